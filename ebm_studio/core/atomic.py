@@ -1,0 +1,60 @@
+"""Atomic file writes: write to a temporary file in the same folder, fsync, then rename.
+
+A process killed at any moment leaves either the old file or the new one, never a torn one,
+because ``os.replace`` is atomic on POSIX and Windows within a filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success it is renamed over ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, target)
+        _fsync_dir(target.parent)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(target: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def atomic_write_with(target: str | os.PathLike, writer: Callable[[Path], None]) -> None:
+    """Let ``writer(tmp_path)`` produce the file (e.g. PIL's ``save``), then rename it into place."""
+    with atomic_path(target) as tmp:
+        writer(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
