@@ -1,0 +1,394 @@
+"""``ebm-studio``: the studio window with no sub-command, and its headless twin otherwise.
+
+Sub-commands: ``train``, ``sample``, ``chain``, ``evaluate``, ``info``. Every user error (bad
+argument, corrupt checkpoint, unreadable image, NaN hyper-parameter) is one line on stderr and
+exit status 2; Ctrl-C or SIGTERM during training saves the run and exits cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .core.errors import EbmStudioError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def _finite_float(text: str, positive: bool = False) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    if v < 0 or (positive and v == 0):
+        raise argparse.ArgumentTypeError(f"expected a {'positive' if positive else 'non-negative'} number, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, positive=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ebm-studio", description="EBM Studio: train and explore energy-based models of handwritten digits. "
+                                "With no sub-command, opens the studio window.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model into a run directory (headless)",
+                       description="Train a model; progress shows loss and gradient norm. Ctrl-C saves and exits.")
+    t.add_argument("--out", required=True, type=Path, help="run directory to write (weights, config.toml, metrics.csv)")
+    t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
+    t.add_argument("--model", choices=["conv", "rbm", "hopfield", "sparse-rbm", "dbm"], help="model family")
+    t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
+    t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
+    t.add_argument("--limit", type=_positive_int, help="use at most this many training images")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=_positive_float, help="wall-clock budget")
+    budget.add_argument("--epochs", type=_positive_float, help="passes over the training set")
+    budget.add_argument("--steps", type=_positive_int, help="optimisation steps")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], help="compute device (default: auto)")
+    t.add_argument("--seed", type=_nonneg_int, help="random seed (runs are reproducible from it)")
+    t.add_argument("--batch-size", type=_positive_int, help="training batch size")
+    t.add_argument("--lr", type=_positive_float, help="learning rate")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    t.add_argument("--autosave-minutes", type=_finite_float, default=5.0, help="autosave period (0 = off)")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+
+    s = sub.add_parser("sample", help="draw samples from a trained model",
+                       description="Draw N samples; FILE.npy holds float32 (N, 28, 28) in [0, 1]; FILE.png is a grid.")
+    s.add_argument("model", help="run directory, checkpoint (.safetensors), or 'pretrained'")
+    s.add_argument("--n", type=_positive_int, default=64, help="number of samples")
+    s.add_argument("--out", required=True, type=Path, help="output file: .npy or .png")
+    _add_sampler_args(s)
+    s.add_argument("--init", default="noise", help="'noise' (uniform) or an image file to start every chain from")
+    s.add_argument("--grid", help="grid shape ROWSxCOLS for .png output (default: square)")
+
+    c = sub.add_parser("chain", help="export the evolution of chains as a film strip (.png) or animation (.gif)")
+    c.add_argument("model", help="run directory, checkpoint, or 'pretrained'")
+    c.add_argument("--out", required=True, type=Path, help=".gif or .png")
+    c.add_argument("--n", type=_positive_int, default=8, help="number of chains side by side")
+    c.add_argument("--every", type=_positive_int, default=10, help="keep every k-th step")
+    c.add_argument("--init", default="noise", help="'noise' or an image file")
+    _add_sampler_args(c)
+
+    e = sub.add_parser("evaluate", help="quality meter: classifier-FID, confidence, coverage, memorisation",
+                       description="Score samples drawn from uniform noise by a model, or a SAMPLES.npy file.")
+    e.add_argument("target", help="run directory, checkpoint, 'pretrained', or SAMPLES.npy")
+    e.add_argument("--n", type=_positive_int, default=1000, help="samples to draw (model targets)")
+    _add_sampler_args(e)
+    e.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    i = sub.add_parser("info", help="show a run's config and last metrics")
+    i.add_argument("model", help="run directory, checkpoint, or 'pretrained'")
+    return p
+
+
+def _add_sampler_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=_nonneg_int, help="sampler steps (default: the model's own)")
+    p.add_argument("--step-size", type=_finite_float, help="Langevin step size")
+    p.add_argument("--noise", type=_finite_float, help="Langevin noise scale")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="random seed")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from .app import run_app
+
+        return run_app()
+    try:
+        handler = {"train": cmd_train, "sample": cmd_sample, "chain": cmd_chain, "evaluate": cmd_evaluate,
+                   "info": cmd_info}[args.command]
+        return handler(args) or 0
+    except EbmStudioError as exc:
+        print(f"ebm-studio {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ebm-studio {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- train ------------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from .core.config import RunConfig, load_config
+    from .core.data import normalise_digits
+    from .core.device import configure_threads
+    from .core.errors import ConfigError
+    from .core.session import Budget, TrainingSession
+
+    configure_threads()
+    overrides = {}
+    if args.resume:
+        if args.config or args.model or args.digits or args.data or args.limit:
+            raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
+        session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
+                                  autosave_minutes=args.autosave_minutes)
+        if args.lr:
+            session.trainer.update_settings(session.cfg.with_overrides(**{"train.lr": args.lr}))
+    else:
+        cfg = load_config(args.config) if args.config else RunConfig()
+        if args.model:
+            overrides["model.family"] = args.model
+        if args.digits:
+            overrides["data.digits"] = normalise_digits(args.digits)
+        if args.data:
+            overrides["data.source"] = args.data
+        if args.limit:
+            overrides["data.limit"] = args.limit
+        if args.device:
+            overrides["train.device"] = args.device
+        if args.seed is not None:
+            overrides["train.seed"] = args.seed
+        if args.batch_size:
+            overrides["train.batch_size"] = args.batch_size
+        if args.lr:
+            overrides["train.lr"] = args.lr
+        cfg = cfg.with_overrides(**overrides)
+        if (args.out / "model.safetensors").exists():
+            raise ConfigError(f"{args.out} already holds a run; use --resume to continue it or choose another --out")
+        session = TrainingSession(cfg, run_dir=args.out, device=None, autosave_minutes=args.autosave_minutes)
+    if not (args.minutes or args.epochs or args.steps):
+        args.epochs = 1.0
+    budget = Budget(steps=args.steps, epochs=args.epochs, minutes=args.minutes)
+
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        stop["flag"] = True
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    from .core.device import describe_device
+
+    tr = session.trainer
+    if not args.quiet:
+        print(f"training {session.cfg.model.family} on {len(session.data)} images, device {describe_device(tr.device)}, "
+              f"from step {tr.step} -> {args.out}", file=sys.stderr)
+    t0 = time.monotonic()
+    last_print = 0.0
+    record = None
+    try:
+        for record in session.run(budget, should_stop=lambda: stop["flag"]):
+            if record.event:
+                print(f"\n[step {record.step}] {record.event}", file=sys.stderr)
+            now = time.monotonic()
+            if not args.quiet and (now - last_print > 0.5):
+                last_print = now
+                _progress(record, now - t0, budget)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        session.save()
+    if not args.quiet:
+        if record is not None:
+            _progress(record, time.monotonic() - t0, budget)
+        print(f"\n{'stopped' if stop['flag'] else 'done'}: saved {args.out} at step {tr.step}", file=sys.stderr)
+    return 0
+
+
+def _progress(r, elapsed: float, budget) -> None:
+    end = "\r" if sys.stderr.isatty() else "\n"
+    print(f"step {r.step:6d}  epoch {r.epoch:6.2f}  loss {r.loss:+.4f}  |grad| {r.grad_norm:.3g}  "
+          f"E(data) {r.e_data:+.3f}  E(samples) {r.e_samples:+.3f}  {elapsed:6.0f}s", end=end, file=sys.stderr, flush=True)
+
+
+def _device_arg(name):
+    from .core.device import resolve_device
+
+    return resolve_device(name or "auto")
+
+
+# --- sample / chain ---------------------------------------------------------------------------
+def _open(args):
+    from .core.device import configure_threads, resolve_device
+    from .core.models_io import open_model
+
+    configure_threads()
+    device = resolve_device(args.device)
+    run = open_model(args.model if hasattr(args, "model") else args.target, device=device)
+    return run, device
+
+
+def _sampler_cfg(run, args):
+    over = {}
+    if args.steps is not None:
+        over["sampler.steps"] = args.steps
+    if args.step_size is not None:
+        over["sampler.step_size"] = args.step_size
+    if args.noise is not None:
+        over["sampler.noise"] = args.noise
+    return run.config.with_overrides(**over) if over else run.config
+
+
+def _initial(args, n, device, generator):
+    import torch
+
+    from .core.images import load_digit_image
+
+    if args.init == "noise":
+        return torch.rand((n, 1, 28, 28), generator=generator, device=device)
+    img = torch.from_numpy(load_digit_image(args.init)).to(device)
+    return img.expand(n, 1, 28, 28).clone()
+
+
+def draw_samples(run, cfg, n: int, init_fn, device, seed: int, batch: int = 500):
+    """Final states of ``n`` chains of the model's own sampler, in batches; (n, 28, 28) numpy."""
+    import numpy as np
+    import torch
+
+    from .core.families import sample_chain
+
+    g = torch.Generator(device=device).manual_seed(seed)
+    out = []
+    for start in range(0, n, batch):
+        m = min(batch, n - start)
+        last = None
+        for last in sample_chain(run.model, cfg, init_fn(m, device, g), generator=g):
+            pass
+        out.append(last.x.detach().float().cpu().numpy()[:, 0])
+    return np.concatenate(out).astype(np.float32)
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from .core.atomic import atomic_write_with
+    from .core.errors import DataError
+    from .core.export import parse_grid, save_grid_png
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".npy", ".png"):
+        raise DataError(f"{args.out}: output must end in .npy or .png")
+    grid = parse_grid(args.grid) if args.grid else None
+    run, device = _open(args)
+    cfg = _sampler_cfg(run, args)
+    samples = draw_samples(run, cfg, args.n, lambda m, d, g: _initial(args, m, d, g), device, args.seed)
+    if suffix == ".npy":
+        atomic_write_with(args.out, lambda tmp: np.save(open(tmp, "wb"), samples))
+    else:
+        rows, cols = grid if grid else (None, None)
+        save_grid_png(args.out, samples, rows, cols, scale=2)
+    print(f"wrote {args.n} samples to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_chain(args) -> int:
+    import torch
+
+    from .core.errors import DataError
+    from .core.export import save_gif, save_strip_png
+    from .core.families import sample_chain
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".gif", ".png"):
+        raise DataError(f"{args.out}: output must end in .gif or .png")
+    run, device = _open(args)
+    cfg = _sampler_cfg(run, args)
+    g = torch.Generator(device=device).manual_seed(args.seed)
+    frames = []
+    last = None
+    for last in sample_chain(run.model, cfg, _initial(args, args.n, device, g), generator=g):
+        if last.step % args.every == 0:
+            frames.append(last.x.detach().cpu().clone())
+    if last is not None and last.step % args.every:
+        frames.append(last.x.detach().cpu().clone())
+    stack = torch.stack(frames)
+    if suffix == ".gif":
+        count = save_gif(args.out, stack)
+    else:
+        save_strip_png(args.out, stack)
+        count = len(frames)
+    print(f"wrote {count} frames of {args.n} chains to {args.out}", file=sys.stderr)
+    return 0
+
+
+# --- evaluate / info --------------------------------------------------------------------------
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from .core.errors import DataError
+
+    try:
+        from .core.quality import load_meter
+    except ImportError:
+        raise DataError("the quality meter is not installed in this build") from None
+    if args.target.lower().endswith(".npy"):
+        try:
+            samples = np.load(args.target, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise DataError(f"{args.target}: cannot read samples ({exc})") from None
+        source = args.target
+    else:
+        args.model = args.target
+        run, device = _open(args)
+        cfg = _sampler_cfg(run, args)
+        report = _evaluate_model_report(run, cfg, args, device)
+        if report is not None:
+            _print_report(report, args)
+            return 0
+        samples = draw_samples(run, cfg, args.n, lambda m, d, g: _initial(args, m, d, g), device, args.seed)
+        source = f"{args.n} samples of {args.target} from uniform noise"
+    report = load_meter().evaluate(samples)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(f"# {source}")
+        print(report)
+    return 0
+
+
+def _evaluate_model_report(run, cfg, args, device):
+    """Families may add their own figures (e.g. AIS log-likelihood for Boltzmann machines)."""
+    return None
+
+
+def _print_report(report, args) -> None:
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report)
+
+
+def cmd_info(args) -> int:
+    from .core.checkpoint import METRICS_FILE
+    from .core.config import config_to_toml
+    from .core.energy import count_parameters
+
+    args.device = "cpu"
+    run, _ = _open(args)
+    print(f"# {run.path}")
+    print(config_to_toml(run.config))
+    print(f"parameters: {count_parameters(run.model)}")
+    metrics = run.path / METRICS_FILE
+    if metrics.exists():
+        lines = metrics.read_text().strip().splitlines()
+        print(f"metrics: {len(lines) - 1} steps; last: {lines[-1] if len(lines) > 1 else '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

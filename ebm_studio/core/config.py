@@ -1,0 +1,244 @@
+"""Run configuration: everything needed to rebuild a model and reproduce a run, as TOML.
+
+Three small dataclasses (model, sampler, training) plus the data choice. Every field is
+validated on construction from untrusted input (a TOML file, the CLI, the GUI's fields): wrong
+types, NaN/inf, negative sizes and absurd values raise :class:`ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .atomic import atomic_write_text
+from .errors import ConfigError
+
+FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm")
+NEGATIVE_SOURCES = ("buffer", "data", "noise")
+OPTIMIZERS = ("adam", "sgd")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class ModelConfig:
+    family: str = "conv"
+    width: int = 16
+    activation: str = "swish"
+    spectral_norm: bool = False
+    hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes
+
+    def validate(self) -> None:
+        _choice("model.family", self.family, FAMILIES)
+        _int("model.width", self.width, 1, 512)
+        from .energy import ACTIVATIONS
+
+        _choice("model.activation", self.activation, tuple(ACTIVATIONS))
+        _bool("model.spectral_norm", self.spectral_norm)
+        if not isinstance(self.hidden, list) or not self.hidden:
+            raise ConfigError("model.hidden must be a non-empty list of layer sizes")
+        for i, h in enumerate(self.hidden):
+            _int(f"model.hidden[{i}]", h, 1, 100_000)
+
+
+@dataclass
+class SamplerConfig:
+    """Langevin settings (convolutional EBM) or Gibbs sweeps (Boltzmann machines)."""
+
+    steps: int = 60
+    step_size: float = 10.0
+    noise: float = 0.005
+    grad_clip: float = 0.03  # 0 disables per-pixel gradient clipping
+
+    def validate(self) -> None:
+        _int("sampler.steps", self.steps, 0, 1_000_000)
+        _float("sampler.step_size", self.step_size, 0.0, 1e6)
+        _float("sampler.noise", self.noise, 0.0, 10.0)
+        _float("sampler.grad_clip", self.grad_clip, 0.0, 1e6)
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+    alpha: float = 0.1  # energy magnitude regulariser: alpha * (E(data)^2 + E(samples)^2)
+    negatives: str = "buffer"  # "buffer" (persistent replay, PCD), "data" (CD), "noise"
+    buffer_size: int = 8192
+    reinit_prob: float = 0.05
+    data_noise: float = 0.005  # Gaussian noise added to data (Nijkamp et al.: >= Langevin noise)
+    max_grad_norm: float = 0.0  # 0 = no clipping of the parameter gradient
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        _int("train.batch_size", self.batch_size, 1, 65_536)
+        _choice("train.optimizer", self.optimizer, OPTIMIZERS)
+        _float("train.lr", self.lr, 0.0, 10.0, open_low=True)
+        _float("train.beta1", self.beta1, 0.0, 0.999999)
+        _float("train.beta2", self.beta2, 0.0, 0.999999)
+        _float("train.weight_decay", self.weight_decay, 0.0, 10.0)
+        _float("train.alpha", self.alpha, 0.0, 1e3)
+        _choice("train.negatives", self.negatives, NEGATIVE_SOURCES)
+        _int("train.buffer_size", self.buffer_size, 1, 1_000_000)
+        _float("train.reinit_prob", self.reinit_prob, 0.0, 1.0)
+        _float("train.data_noise", self.data_noise, 0.0, 10.0)
+        _float("train.max_grad_norm", self.max_grad_norm, 0.0, 1e9)
+        _int("train.seed", self.seed, 0, 2**63 - 1)
+        _choice("train.device", self.device, DEVICES)
+
+
+@dataclass
+class DataConfig:
+    source: str = "mnist"
+    digits: list[int] | None = None  # None = all ten
+    limit: int | None = None  # at most this many training images
+
+    def validate(self) -> None:
+        if not isinstance(self.source, str):
+            raise ConfigError("data.source must be a string")
+        if self.digits is not None:
+            if not isinstance(self.digits, list) or not all(_is_int(d) and 0 <= d <= 9 for d in self.digits):
+                raise ConfigError(f"data.digits must be a list of integers 0-9, got {self.digits!r}")
+            if not self.digits:
+                raise ConfigError("data.digits must not be empty (omit it for all ten digits)")
+        if self.limit is not None:
+            _int("data.limit", self.limit, 1, 10_000_000)
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def validate(self) -> "RunConfig":
+        self.model.validate()
+        self.sampler.validate()
+        self.train.validate()
+        self.data.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return _drop_none(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, raw: Any, name: str = "config") -> "RunConfig":
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{name}: top level must be a table")
+        sections = {"model": ModelConfig, "sampler": SamplerConfig, "train": TrainConfig, "data": DataConfig}
+        unknown = set(raw) - set(sections) - {"meta"}
+        if unknown:
+            raise ConfigError(f"{name}: unknown section(s) {sorted(unknown)}")
+        parts = {}
+        for key, klass in sections.items():
+            part = raw.get(key, {})
+            if not isinstance(part, dict):
+                raise ConfigError(f"{name}: [{key}] must be a table")
+            parts[key] = _build(klass, part, f"{name}: [{key}]")
+        return cls(**parts).validate()
+
+    def copy(self) -> "RunConfig":
+        return RunConfig.from_dict(self.to_dict())
+
+    def with_overrides(self, **dotted: Any) -> "RunConfig":
+        """``cfg.with_overrides(**{"train.lr": 1e-3})``: a validated copy with fields replaced."""
+        raw = self.to_dict()
+        for key, value in dotted.items():
+            section, _, name = key.partition(".")
+            raw.setdefault(section, {})[name] = value
+        return RunConfig.from_dict(raw)
+
+
+def _build(klass, part: dict, where: str):
+    known = {f.name: f for f in fields(klass)}
+    unknown = set(part) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+    obj = klass()
+    for key, value in part.items():
+        default = getattr(obj, key)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        if isinstance(default, float) and _is_int(value):
+            value = float(value)
+        setattr(obj, key, value)
+    return obj
+
+
+def load_config(path: str | os.PathLike) -> RunConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return RunConfig.from_dict(raw, name=str(path))
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{path}: invalid value ({exc})") from None
+
+
+def config_to_toml(cfg: RunConfig, meta: dict[str, Any] | None = None) -> str:
+    raw = cfg.to_dict()
+    if meta:
+        raw["meta"] = _drop_none(meta)
+    return tomli_w.dumps(raw)
+
+
+def save_config(cfg: RunConfig, path: str | os.PathLike, meta: dict[str, Any] | None = None) -> None:
+    atomic_write_text(path, config_to_toml(cfg, meta))
+
+
+def _drop_none(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _drop_none(v) for k, v in d.items() if v is not None}
+    return d
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int(name: str, v: Any, lo: int, hi: int) -> None:
+    if not _is_int(v):
+        raise ConfigError(f"{name} must be an integer, got {v!r}")
+    if not lo <= v <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
+
+
+def _float(name: str, v: Any, lo: float, hi: float, open_low: bool = False) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {v!r}")
+    if not math.isfinite(v):
+        raise ConfigError(f"{name} must be finite, got {v}")
+    if v < lo or v > hi or (open_low and v == lo):
+        bound = f"> {lo}" if open_low else f">= {lo}"
+        raise ConfigError(f"{name} must be {bound} and <= {hi}, got {v}")
+
+
+def _bool(name: str, v: Any) -> None:
+    if not isinstance(v, bool):
+        raise ConfigError(f"{name} must be true or false, got {v!r}")
+
+
+def _choice(name: str, v: Any, options: tuple[str, ...]) -> None:
+    if v not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {v!r}")

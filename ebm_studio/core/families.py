@@ -1,0 +1,52 @@
+"""The model families the studio knows, and how to build each one's model, trainer and sampler.
+
+Adding a family means registering it here; the CLI, GUI and checkpoints then treat it like any
+other, because they only ever talk to the objects returned by these functions.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from .chain import ChainStep
+from .config import RunConfig
+
+
+def build_model(cfg: RunConfig) -> nn.Module:
+    m = cfg.model
+    if m.family == "conv":
+        from .energy import ConvEnergy
+
+        return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm)
+    raise NotImplementedError(f"model family {m.family!r} is not available yet")
+
+
+def make_trainer(cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None, device=None):
+    if cfg.model.family == "conv":
+        from .trainer import ConvEBMTrainer
+
+        return ConvEBMTrainer(cfg, data, model=model, device=device)
+    raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
+
+
+def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int | None = None,
+                 mask: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                 settings: Callable | None = None) -> Iterator[ChainStep]:
+    """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann)."""
+    if cfg.model.family == "conv":
+        from .langevin import langevin_chain
+
+        s = cfg.sampler
+        return langevin_chain(model, x0, steps=s.steps if steps is None else steps, step_size=s.step_size,
+                              noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
+                              settings=settings)
+    raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
+
+
+def energy_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Energy (free energy for Boltzmann machines) of images ``x`` (N, 1, 28, 28) in [0, 1]."""
+    with torch.no_grad():
+        return model.energy(x) if hasattr(model, "energy") else model(x)

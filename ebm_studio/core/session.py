@@ -1,0 +1,107 @@
+"""A training session: trainer + run directory + metrics log + autosave + budget.
+
+Both the CLI (``ebm-studio train``) and the GUI's worker thread drive training through this one
+object, so saving, resuming and stopping behave identically everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from .checkpoint import CONFIG_FILE, METRICS_FILE, MetricsLog, load_run, resume_trainer, save_run
+from .config import RunConfig
+from .data import load_dataset
+from .errors import CheckpointError
+from .families import make_trainer
+from .trainer import CSV_FIELDS, TrainRecord
+
+
+@dataclass
+class Budget:
+    """How long to train: any of steps, epochs (passes over the data) or wall-clock minutes."""
+
+    steps: int | None = None
+    epochs: float | None = None
+    minutes: float | None = None
+
+    def exhausted(self, steps_done: int, epoch: float, start_epoch: float, started: float) -> bool:
+        if self.steps is not None and steps_done >= self.steps:
+            return True
+        if self.epochs is not None and epoch - start_epoch >= self.epochs - 1e-9:
+            return True
+        if self.minutes is not None and time.monotonic() - started >= self.minutes * 60.0:
+            return True
+        return False
+
+
+class TrainingSession:
+    def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
+                 device: torch.device | str | None = None, data: torch.Tensor | None = None,
+                 autosave_minutes: float = 5.0):
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.autosave_minutes = autosave_minutes
+        if resume:
+            if self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists():
+                raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
+            run = load_run(self.run_dir, device="cpu", with_trainer_state=True)
+            cfg = run.config
+            self.cfg = cfg
+            self.data = data if data is not None else self._load_data(cfg)
+            self.trainer = resume_trainer(run, self.data, device=device)
+        else:
+            self.cfg = cfg.copy().validate()
+            self.data = data if data is not None else self._load_data(self.cfg)
+            self.trainer = make_trainer(self.cfg, self.data, device=device)
+        self.log = MetricsLog(self.run_dir / METRICS_FILE, CSV_FIELDS) if self.run_dir else None
+        if self.log is not None:
+            self.log.truncate_after(self.trainer.step)
+        self._last_save = time.monotonic()
+
+    @staticmethod
+    def _load_data(cfg: RunConfig) -> torch.Tensor:
+        d = cfg.data
+        return load_dataset(d.source, "train", d.digits, d.limit).images
+
+    def run(self, budget: Budget, should_stop=lambda: False) -> Iterator[TrainRecord]:
+        """Train until the budget is spent or ``should_stop()``; yields every record."""
+        started = time.monotonic()
+        start_epoch = self.trainer.step / self.trainer.steps_per_epoch
+        done = 0
+        while not should_stop() and not budget.exhausted(done, self.trainer.step / self.trainer.steps_per_epoch,
+                                                         start_epoch, started):
+            record = self.trainer.train_step()
+            done += 1
+            self.record(record)
+            yield record
+            self.maybe_autosave()
+
+    def record(self, record: TrainRecord) -> None:
+        if self.log is not None:
+            self.log.append(record.as_dict())
+
+    def maybe_autosave(self) -> bool:
+        if self.run_dir is None or self.autosave_minutes <= 0:
+            return False
+        if time.monotonic() - self._last_save >= self.autosave_minutes * 60.0:
+            self.save()
+            return True
+        return False
+
+    def save(self, run_dir: str | Path | None = None) -> Path:
+        target = Path(run_dir) if run_dir is not None else self.run_dir
+        if target is None:
+            raise CheckpointError("no run directory chosen to save into")
+        save_run(target, self.trainer.model, self.trainer.cfg, trainer=self.trainer)
+        if self.log is not None and target == self.run_dir:
+            self.log.flush()
+        elif self.log is not None:
+            copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
+            copy.rows = list(self.log.rows)
+            copy.flush()
+        self._last_save = time.monotonic()
+        return target

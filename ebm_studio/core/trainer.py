@@ -1,0 +1,285 @@
+"""Training as a step generator: one ``yield`` per optimisation step.
+
+The GUI's worker thread, the CLI and the tests all iterate the same generator, so pause, resume,
+single-step and stop cost nothing extra: they simply happen between two ``next()`` calls.
+
+:class:`StepTrainer` holds what every model family shares: a reproducible batch order (a fresh
+permutation per epoch, derived from the seed, so resuming needs no saved order), the random
+generator for sampling noise, settings that may change mid-run, divergence recovery (a non-finite
+loss or gradient restores the last good state and halves the learning rate) and (de)serialising
+its state as plain tensors for safetensors. :class:`ConvEBMTrainer` adds contrastive divergence
+for the convolutional energy with negatives from data (CD), noise, or a replay buffer (PCD).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from .config import RunConfig
+from .device import resolve_device
+from .divergence import DivergenceGuard
+from .energy import ConvEnergy
+from .langevin import langevin_chain, langevin_samples, uniform_noise
+
+
+@dataclass
+class TrainRecord:
+    step: int  # optimisation steps completed
+    epoch: float  # passes over the training set
+    loss: float
+    grad_norm: float  # L2 norm of the parameter gradient (the seed's print_grad)
+    e_data: float  # mean energy of the data batch
+    e_samples: float  # mean energy of the negative samples
+    seconds: float  # wall time of this step
+    lr: float
+    event: str | None = None  # e.g. divergence recovered
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+CSV_FIELDS = ["step", "epoch", "loss", "grad_norm", "e_data", "e_samples", "seconds", "lr", "event"]
+
+
+def build_model(cfg: RunConfig) -> nn.Module:
+    """The energy model a config describes (Boltzmann families are registered in ``families``)."""
+    from .families import build_model as _build
+
+    return _build(cfg)
+
+
+class StepTrainer:
+    """Shared machinery; subclasses implement :meth:`_step` on one data batch."""
+
+
+    def __init__(self, cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None,
+                 device: torch.device | str | None = None):
+        self.cfg = cfg.copy().validate()
+        self.device = torch.device(device) if device is not None else resolve_device(self.cfg.train.device)
+        if data.ndim != 4 or data.shape[1:] != (1, 28, 28):
+            raise ValueError(f"training data must have shape (N, 1, 28, 28), got {tuple(data.shape)}")
+        self.data = data.to(self.device, torch.float32)
+        self.n_data = self.data.shape[0]
+        torch.manual_seed(self.cfg.train.seed)
+        self.model = (model if model is not None else build_model(self.cfg)).to(self.device)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(self.cfg.train.seed)
+        self.optimizer = self._make_optimizer()
+        self.step = 0
+        self.guard = DivergenceGuard()
+        self._perm: torch.Tensor | None = None
+        self._perm_epoch = -1
+
+    # --- settings -----------------------------------------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        return min(self.cfg.train.batch_size, self.n_data)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, self.n_data // self.batch_size)
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        t = self.cfg.train
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if t.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=t.lr, momentum=t.beta1, weight_decay=t.weight_decay)
+        return torch.optim.Adam(params, lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)
+
+    def update_settings(self, cfg: RunConfig) -> None:
+        """Apply changed settings; they take effect at the next step (learning rate, sampler, alpha...)."""
+        cfg = cfg.copy().validate()
+        if cfg.model != self.cfg.model:
+            raise ValueError("the model architecture cannot change during a run")
+        self.cfg = cfg
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.train.lr
+            if "betas" in group:
+                group["betas"] = (cfg.train.beta1, cfg.train.beta2)
+            group["weight_decay"] = cfg.train.weight_decay
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # --- data ---------------------------------------------------------------------------------
+    def _batch(self) -> torch.Tensor:
+        epoch, pos = divmod(self.step, self.steps_per_epoch)
+        if epoch != self._perm_epoch:
+            g = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(self.n_data, generator=g).to(self.device)
+            self._perm_epoch = epoch
+        idx = self._perm[pos * self.batch_size : (pos + 1) * self.batch_size]
+        return self.data.index_select(0, idx)
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.cfg.train.lr = lr
+
+    # --- stepping -----------------------------------------------------------------------------
+    def train_step(self) -> TrainRecord:
+        self.guard.before_step(self)
+        t0 = time.perf_counter()
+        self.model.train()
+        stats = self._step(self._batch())
+        self.step += 1
+        record = TrainRecord(
+            step=self.step,
+            epoch=self.step / self.steps_per_epoch,
+            seconds=time.perf_counter() - t0,
+            lr=self.lr,
+            **stats,
+        )
+        self.guard.after_step(self, record)
+        return record
+
+    def steps(self, max_steps: int | None = None) -> Iterator[TrainRecord]:
+        """Yield one record per step until ``max_steps`` more steps are done (forever if None)."""
+        done = 0
+        while max_steps is None or done < max_steps:
+            yield self.train_step()
+            done += 1
+
+    def _step(self, batch: torch.Tensor) -> dict[str, float]:
+        raise NotImplementedError
+
+    def params_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Family-specific state beyond weights and optimizer (e.g. the replay buffer)."""
+        return {}
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        pass
+
+    @property
+    def recoveries(self) -> int:
+        return self.guard.recoveries
+
+    # --- sampling -----------------------------------------------------------------------------
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    # --- state for checkpoints ----------------------------------------------------------------
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Optimizer moments, RNG state and family extras, as a flat dict of tensors."""
+        out: dict[str, torch.Tensor] = {"rng": self.generator.get_state()}
+        for pid, st in self.optimizer.state_dict()["state"].items():
+            for name, value in st.items():
+                t = value if torch.is_tensor(value) else torch.tensor(value)
+                out[f"optim.{pid}.{name}"] = t.detach().cpu().contiguous()
+        for k, v in self.extra_state().items():
+            out[f"extra.{k}"] = v.detach().cpu().contiguous()
+        return out
+
+    def state_meta(self) -> dict[str, Any]:
+        sd = self.optimizer.state_dict()
+        return {"step": self.step, "recoveries": self.recoveries, "param_groups": sd["param_groups"]}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_tensors` / :meth:`state_meta` (validated by the checkpoint loader)."""
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, pid, name = key.split(".", 2)
+                state.setdefault(int(pid), {})[name] = value
+        sd = {"state": state, "param_groups": meta["param_groups"]}
+        self.optimizer.load_state_dict(sd)
+        if "rng" in tensors:
+            self.generator.set_state(tensors["rng"].to(torch.uint8).cpu())
+        extra = {k[len("extra."):]: v.to(self.device) for k, v in tensors.items() if k.startswith("extra.")}
+        self.restore_extra(extra)
+        self.step = int(meta["step"])
+        self.guard.recoveries = int(meta.get("recoveries", 0))
+        self.cfg.train.lr = self.lr
+
+
+class ConvEBMTrainer(StepTrainer):
+    """Contrastive divergence for the convolutional energy, negatives by Langevin dynamics.
+
+    loss = mean E(data) - mean E(samples) + alpha * mean(E(data)^2 + E(samples)^2): lowering the
+    energy of data and raising that of the model's own samples; the regulariser keeps energies
+    near zero so they cannot drift to infinity together (the seed's ``reg_param``).
+    """
+
+    def __init__(self, cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None,
+                 device: torch.device | str | None = None):
+        super().__init__(cfg, data, model, device)
+        self.buffer = uniform_noise(self.cfg.train.buffer_size, self.generator, self.device)
+        self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
+
+    def _initial_negatives(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        t = self.cfg.train
+        n = batch.shape[0]
+        if t.negatives == "data":
+            return batch.clone(), None
+        if t.negatives == "noise":
+            return uniform_noise(n, self.generator, self.device), None
+        if self.buffer.shape[0] != t.buffer_size:  # buffer resized mid-run
+            self.buffer = uniform_noise(t.buffer_size, self.generator, self.device)
+        idx = torch.randint(0, self.buffer.shape[0], (n,), generator=self.generator, device=self.device)
+        x = self.buffer.index_select(0, idx)
+        reinit = torch.rand(n, generator=self.generator, device=self.device) < t.reinit_prob
+        x = torch.where(reinit.view(-1, 1, 1, 1), uniform_noise(n, self.generator, self.device), x)
+        return x, idx
+
+    def _sample_negatives(self, x0: torch.Tensor) -> torch.Tensor:
+        s = self.cfg.sampler
+        params = list(self.model.parameters())
+        flags = [p.requires_grad for p in params]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            return langevin_samples(self.model, x0, steps=s.steps, step_size=s.step_size, noise=s.noise,
+                                    grad_clip=s.grad_clip or None, generator=self.generator)
+        finally:
+            for p, f in zip(params, flags):
+                p.requires_grad_(f)
+
+    def _step(self, batch: torch.Tensor) -> dict[str, float]:
+        t = self.cfg.train
+        pos = batch
+        if t.data_noise > 0:
+            pos = (pos + t.data_noise * torch.randn(pos.shape, generator=self.generator, device=self.device)).clamp(0, 1)
+        x0, idx = self._initial_negatives(batch)
+        neg = self._sample_negatives(x0)
+        if idx is not None:
+            self.buffer.index_copy_(0, idx, neg)
+        self.negatives = neg
+        energies = self.model(torch.cat([pos, neg]))
+        e_pos, e_neg = energies[: pos.shape[0]], energies[pos.shape[0]:]
+        loss = e_pos.mean() - e_neg.mean() + t.alpha * (e_pos.pow(2).mean() + e_neg.pow(2).mean())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.max_grad_norm or float("inf"))
+        if torch.isfinite(grad_norm):
+            self.optimizer.step()
+        return {
+            "loss": float(loss.detach()),
+            "grad_norm": float(grad_norm),
+            "e_data": float(e_pos.detach().mean()),
+            "e_samples": float(e_neg.detach().mean()),
+        }
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {"buffer": self.buffer.clone()}
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        if "buffer" in extra:
+            self.buffer = extra["buffer"].to(self.device).clone()
+
+    def sample(self, n: int, steps: int | None = None, x0: torch.Tensor | None = None, **overrides) -> torch.Tensor:
+        """Fresh samples from uniform noise (or ``x0``) with the run's Langevin settings."""
+        s = self.cfg.sampler
+        kwargs = dict(steps=s.steps if steps is None else steps, step_size=s.step_size, noise=s.noise,
+                      grad_clip=s.grad_clip or None, generator=self.generator)
+        kwargs.update(overrides)
+        x0 = uniform_noise(n, self.generator, self.device) if x0 is None else x0.to(self.device)
+        return langevin_samples(self.model, x0, **kwargs)

@@ -1,0 +1,77 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ebm_studio.cli import main
+
+
+def test_cli_train_then_sample(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--steps", "3", "--limit", "200", "--batch-size", "16", "--quiet"]) == 0
+    for name in ("model.safetensors", "config.toml", "trainer.safetensors", "metrics.csv"):
+        assert (run / name).exists(), name
+    assert len((run / "metrics.csv").read_text().strip().splitlines()) == 4
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(run), "--n", "5", "--out", str(out), "--steps", "2"]) == 0
+    arr = np.load(out)
+    assert arr.shape == (5, 28, 28) and arr.dtype == np.float32
+    assert arr.min() >= 0 and arr.max() <= 1
+    png = tmp_path / "s.png"
+    assert main(["sample", str(run), "--n", "6", "--out", str(png), "--steps", "1", "--grid", "2x3"]) == 0
+    from PIL import Image
+
+    w, h = Image.open(png).size
+    assert (w, h) == ((3 * 28 + 4 * 2) * 2, (2 * 28 + 3 * 2) * 2)
+    gif = tmp_path / "c.gif"
+    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "6", "--every", "2"]) == 0
+    assert Image.open(gif).n_frames == 4
+    # resume continues from the saved step
+    assert main(["train", "--out", str(run), "--steps", "2", "--resume", "--quiet"]) == 0
+    assert len((run / "metrics.csv").read_text().strip().splitlines()) == 6
+
+
+def test_cli_refuses_overwriting_a_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--steps", "1", "--limit", "64", "--batch-size", "16", "--quiet"]) == 0
+    assert main(["train", "--out", str(run), "--steps", "1", "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--out", "x", "--lr", "nan"],
+    ["train", "--out", "x", "--steps", "-1"],
+    ["sample"],
+    ["sample", "r", "--n", "zero", "--out", "a.npy"],
+])
+def test_bad_arguments_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_one_line_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("[model]\nfamily = 'conv'\n")
+    (run / "model.safetensors").write_bytes(b"\x00" * 100)
+    assert main(["sample", str(run), "--n", "2", "--out", str(tmp_path / "a.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "model.safetensors" in err and "Traceback" not in err
+
+
+def test_bad_init_image(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--steps", "1", "--limit", "64", "--batch-size", "16", "--quiet"]) == 0
+    bogus = tmp_path / "not_an_image.png"
+    bogus.write_text("hello")
+    assert main(["sample", str(run), "--n", "2", "--out", str(tmp_path / "a.npy"), "--init", str(bogus)]) == 2
+    assert "not a readable image" in capsys.readouterr().err
+
+
+def test_help_of_each_command():
+    for cmd in (["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"], ["chain", "--help"]):
+        out = subprocess.run([sys.executable, "-m", "ebm_studio", *cmd], capture_output=True, text=True)
+        assert out.returncode == 0 and "usage: ebm-studio" in out.stdout
