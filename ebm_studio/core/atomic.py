@@ -21,6 +21,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -45,6 +46,18 @@ def atomic_write_with(target: str | os.PathLike, writer: Callable[[Path], None])
     """Let ``writer(tmp_path)`` produce the file (e.g. PIL's ``save``), then rename it into place."""
     with atomic_path(target) as tmp:
         writer(tmp)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would race with other threads)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _fsync_dir(folder: Path) -> None:
