@@ -1,0 +1,188 @@
+"""The Samples panel: live negatives during training, fresh samples from noise, export, evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..core.export import save_grid_png
+from .fields import NumberField
+from .image_grid import ImageGrid
+from .tasks import run_job
+
+
+def generate_samples(model, cfg, n: int, steps: int, seed: int) -> np.ndarray:
+    """Fresh samples from uniform noise with the model's own sampler (runs in a worker thread)."""
+    from ..core.families import sample_chain
+
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.rand((n, 1, 28, 28), generator=g)
+    last = None
+    for last in sample_chain(model, cfg, x0, steps=steps, generator=g):
+        pass
+    return last.x[:, 0].detach().float().cpu().numpy().copy()
+
+
+class ExportDialog(QDialog):
+    def __init__(self, n: int, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export sample grid")
+        form = QFormLayout(self)
+        cols = max(1, int(np.ceil(np.sqrt(n))))
+        self.rows = QSpinBox()
+        self.rows.setRange(1, 100)
+        self.rows.setValue(max(1, int(np.ceil(n / cols))))
+        self.cols = QSpinBox()
+        self.cols.setRange(1, 100)
+        self.cols.setValue(cols)
+        self.scale = QSpinBox()
+        self.scale.setRange(1, 16)
+        self.scale.setValue(4)
+        self.labels = QCheckBox("label each sample with its energy")
+        self.title = QCheckBox("title with model and sampler settings")
+        self.title.setChecked(True)
+        form.addRow("Rows", self.rows)
+        form.addRow("Columns", self.cols)
+        form.addRow("Pixel scale", self.scale)
+        form.addRow(self.labels)
+        form.addRow(self.title)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class SamplesPanel(QWidget):
+    message = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = None
+        self.cfg = None
+        self.samples = np.zeros((0, 28, 28), np.float32)
+        self.source = "none"
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.caption = QLabel("Live negative samples appear here during training.")
+        layout.addWidget(self.caption)
+        self.grid = ImageGrid(cols=8)
+        layout.addWidget(self.grid, 1)
+        row = QHBoxLayout()
+        self.n = NumberField("samples", 64, 1, 1024, integer=True, tooltip="How many samples to draw")
+        self.steps = NumberField("steps", 200, 0, 100_000, integer=True, tooltip="Sampler steps from uniform noise")
+        self.generate_btn = QPushButton("Generate")
+        self.generate_btn.setToolTip("Draw fresh samples from uniform noise with the current model")
+        self.generate_btn.clicked.connect(self.generate)
+        self.export_btn = QPushButton("Export grid…")
+        self.export_btn.clicked.connect(self.export_dialog)
+        self.eval_btn = QPushButton("Evaluate")
+        self.eval_btn.setToolTip("Quality meter: classifier-FID, confidence, digit coverage, memorisation")
+        self.eval_btn.clicked.connect(self.evaluate)
+        row.addWidget(QLabel("N"))
+        row.addWidget(self.n)
+        row.addWidget(QLabel("steps"))
+        row.addWidget(self.steps)
+        row.addWidget(self.generate_btn)
+        row.addStretch(1)
+        row.addWidget(self.eval_btn)
+        row.addWidget(self.export_btn)
+        layout.addLayout(row)
+        self.report = QLabel("")
+        self.report.setStyleSheet("font-family: monospace; color: #333;")
+        layout.addWidget(self.report)
+        self._busy = False
+        self._update_buttons()
+
+    def set_model(self, model, cfg) -> None:
+        self.model, self.cfg = model, cfg
+        self._update_buttons()
+
+    def show_negatives(self, images: np.ndarray) -> None:
+        self.samples = images
+        self.source = "live negatives"
+        self.caption.setText(f"Live negative samples ({len(images)}) from the training run")
+        self.grid.set_images(images)
+        self._update_buttons()
+
+    def show_samples(self, images: np.ndarray, caption: str) -> None:
+        self.samples = images
+        self.source = caption
+        self.caption.setText(caption)
+        self.grid.set_images(images)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.generate_btn.setEnabled(self.model is not None and not self._busy)
+        self.export_btn.setEnabled(len(self.samples) > 0)
+        self.eval_btn.setEnabled(len(self.samples) >= 2 and not self._busy)
+
+    def generate(self) -> None:
+        n, steps = self.n.value(), self.steps.value()
+        if self.model is None or n is None or steps is None:
+            self.error.emit("cannot generate: no model loaded or invalid N/steps")
+            return
+        self._busy = True
+        self._update_buttons()
+        self.message.emit(f"generating {n} samples with {steps} steps…")
+        seed = int(np.random.default_rng().integers(0, 2**31))
+        run_job(generate_samples, lambda arr: self._generated(arr, steps), self._failed, self.model, self.cfg, n, steps, seed)
+
+    def _generated(self, arr: np.ndarray, steps: int) -> None:
+        self._busy = False
+        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {steps} steps")
+        self.message.emit("samples ready")
+
+    def _failed(self, msg: str) -> None:
+        self._busy = False
+        self._update_buttons()
+        self.error.emit(msg)
+
+    def evaluate(self) -> None:
+        from ..core.quality import load_meter
+
+        samples = self.samples.copy()
+        self._busy = True
+        self._update_buttons()
+        self.message.emit("evaluating samples with the quality meter…")
+        run_job(lambda: load_meter().evaluate(samples), self._evaluated, self._failed)
+
+    def _evaluated(self, report) -> None:
+        self._busy = False
+        self._update_buttons()
+        self.report.setText(f"n={report.n}  FID {report.fid:.1f}  confidence {report.confidence:.3f}  "
+                            f"coverage {report.coverage_bits:.2f} bits  nn-dist {report.nn_distance:.2f}")
+        self.message.emit("evaluation done")
+
+    def export(self, path: str, rows: int, cols: int, scale: int = 4, labels: bool = False, title: bool = True) -> tuple[int, int]:
+        images = self.samples[: rows * cols]
+        lab = None
+        if labels and self.model is not None:
+            from ..core.families import energy_of
+
+            e = energy_of(self.model, torch.from_numpy(images).unsqueeze(1)).numpy()
+            lab = [f"{v:.2f}" for v in e]
+        ttl = None
+        if title and self.cfg is not None:
+            s = self.cfg.sampler
+            ttl = f"{self.cfg.model.family} | {self.source} | step size {s.step_size:g}, noise {s.noise:g}"
+        size = save_grid_png(path, images, rows, cols, scale=scale, labels=lab, title=ttl)
+        self.message.emit(f"exported {path} ({size[0]}x{size[1]} px)")
+        return size
+
+    def export_dialog(self) -> None:
+        if not len(self.samples):
+            return
+        dlg = ExportDialog(len(self.samples), self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export sample grid", "samples.png", "PNG (*.png)")
+        if path:
+            try:
+                self.export(path, dlg.rows.value(), dlg.cols.value(), dlg.scale.value(), dlg.labels.isChecked(),
+                            dlg.title.isChecked())
+            except Exception as exc:  # disk full, permissions…
+                self.error.emit(f"could not export: {exc}")

@@ -1,0 +1,270 @@
+"""The Training panel: every setting of a run, validated as typed.
+
+It turns its fields into a :class:`RunConfig` (the same object the CLI builds from flags and
+TOML files). Structural settings lock while a run is active; the learning rate, alpha and the
+sampler settings stay editable and are sent to the worker, taking effect at the next step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
+
+from ..core import families
+from ..core.config import RunConfig
+from ..core.device import cuda_available
+from ..core.errors import ConfigError
+from .fields import NumberField
+
+FAMILY_LABELS = {
+    "conv": "Convolutional EBM (Langevin)",
+    "rbm": "Bernoulli RBM (Gibbs)",
+    "hopfield": "Hopfield: Gaussian hidden (Gibbs)",
+    "sparse-rbm": "Sparse RBM, L1 (Gibbs)",
+    "dbm": "Deep Boltzmann machine (Gibbs)",
+}
+BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
+
+
+def supported_families() -> tuple[str, ...]:
+    return tuple(getattr(families, "SUPPORTED_FAMILIES", ("conv",)))
+
+
+class TrainingPanel(QWidget):
+    validity_changed = Signal(bool)
+    live_settings_changed = Signal()  # a setting that may change mid-run was edited
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.data_source = "mnist"
+        self._valid = True
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+
+        # model & data -------------------------------------------------------------------------
+        model_box = QGroupBox("Model and data")
+        form = QFormLayout(model_box)
+        self.family = QComboBox()
+        supported = supported_families()
+        for fam, label in FAMILY_LABELS.items():
+            self.family.addItem(label, fam)
+            if fam not in supported:
+                item = self.family.model().item(self.family.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip("not available in this build")
+        self.family.setToolTip("Which energy-based model to train")
+        form.addRow("Family", self.family)
+        self.width = NumberField("width", 16, 1, 512, integer=True,
+                                 tooltip="Channels of the first conv layer (the net's capacity); hidden units for Boltzmann machines")
+        form.addRow("Width / hidden", self.width)
+        data_row = QHBoxLayout()
+        self.data_label = QLabel("MNIST (bundled)")
+        self.data_button = QPushButton("Choose…")
+        self.data_button.setToolTip("Train on your own data: a folder of MNIST IDX files or of images")
+        self.data_button.clicked.connect(self._choose_data)
+        self.data_reset = QPushButton("MNIST")
+        self.data_reset.clicked.connect(lambda: self._set_source("mnist"))
+        data_row.addWidget(self.data_label, 1)
+        data_row.addWidget(self.data_button)
+        data_row.addWidget(self.data_reset)
+        form.addRow("Dataset", data_row)
+        digits = QGridLayout()
+        self.digit_boxes = []
+        for d in range(10):
+            cb = QCheckBox(str(d))
+            cb.setChecked(True)
+            cb.toggled.connect(self._revalidate)
+            self.digit_boxes.append(cb)
+            digits.addWidget(cb, d // 5, d % 5)
+        all_btn, none_btn = QPushButton("All"), QPushButton("None")
+        all_btn.clicked.connect(lambda: [b.setChecked(True) for b in self.digit_boxes])
+        none_btn.clicked.connect(lambda: [b.setChecked(False) for b in self.digit_boxes])
+        digits.addWidget(all_btn, 0, 5)
+        digits.addWidget(none_btn, 1, 5)
+        form.addRow("Digits", digits)
+        outer.addWidget(model_box)
+
+        # optimisation -------------------------------------------------------------------------
+        opt_box = QGroupBox("Optimisation")
+        form = QFormLayout(opt_box)
+        self.batch_size = NumberField("batch size", 128, 1, 65536, integer=True, tooltip="Images per training step")
+        form.addRow("Batch size", self.batch_size)
+        budget_row = QHBoxLayout()
+        self.budget_kind = QComboBox()
+        self.budget_kind.addItems(BUDGETS)
+        self.budget_value = NumberField("budget", 1, 0, 1e9, open_low=True, tooltip="How long to train")
+        self.budget_kind.currentTextChanged.connect(lambda t: self.budget_value.setEnabled(t != "unlimited"))
+        budget_row.addWidget(self.budget_value)
+        budget_row.addWidget(self.budget_kind)
+        form.addRow("Train for", budget_row)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(["adam", "sgd"])
+        form.addRow("Optimizer", self.optimizer)
+        self.lr = NumberField("learning rate", 1e-4, 0, 10, open_low=True, tooltip="Step size of the optimizer (live)")
+        form.addRow("Learning rate", self.lr)
+        self.beta1 = NumberField("beta1", 0.0, 0, 0.999999, tooltip="Adam's first-moment decay (momentum for SGD)")
+        form.addRow("β1 / momentum", self.beta1)
+        self.alpha = NumberField("alpha", 0.1, 0, 1000,
+                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near zero (live)")
+        form.addRow("α (regulariser)", self.alpha)
+        self.seed = NumberField("seed", 0, 0, 2**31 - 1, integer=True, tooltip="Runs are reproducible from their seed")
+        form.addRow("Seed", self.seed)
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.device.addItem("CPU", "cpu")
+        self.device.addItem("CUDA", "cuda")
+        if not cuda_available():
+            item = self.device.model().item(2)
+            item.setEnabled(False)
+            item.setToolTip("No CUDA GPU detected on this machine")
+        form.addRow("Device", self.device)
+        outer.addWidget(opt_box)
+
+        # sampler ------------------------------------------------------------------------------
+        samp_box = QGroupBox("Negative samples (Langevin / Gibbs)")
+        form = QFormLayout(samp_box)
+        self.negatives = QComboBox()
+        self.negatives.addItem("Replay buffer (PCD)", "buffer")
+        self.negatives.addItem("From data (CD)", "data")
+        self.negatives.addItem("From noise (short-run)", "noise")
+        form.addRow("Start chains from", self.negatives)
+        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True, tooltip="Persistent chains kept between steps")
+        form.addRow("Buffer size", self.buffer_size)
+        self.reinit = NumberField("reinit probability", 0.05, 0, 1, tooltip="Chance a buffer chain restarts from noise")
+        form.addRow("Reinit prob.", self.reinit)
+        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True, tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
+        form.addRow("Steps", self.steps)
+        self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="Langevin step: x ← x − step·∇E + noise (live)")
+        form.addRow("Step size", self.step_size)
+        self.noise = NumberField("noise", 0.005, 0, 10, tooltip="Standard deviation of the Langevin noise (live)")
+        form.addRow("Noise", self.noise)
+        self.grad_clip = NumberField("gradient clip", 0.03, 0, 1e6, tooltip="Per-pixel clip of ∇E (0 = off) (live)")
+        form.addRow("Gradient clip", self.grad_clip)
+        outer.addWidget(samp_box)
+
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c9302c;")
+        outer.addWidget(self.message)
+        outer.addStretch(1)
+
+        self._fields = [self.width, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.seed,
+                        self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip]
+        self.live_fields = [self.lr, self.alpha, self.steps, self.step_size, self.noise, self.grad_clip]
+        self.structural = [self.family, self.width, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
+                           none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.negatives,
+                           self.buffer_size, self.budget_kind, self.budget_value]
+        for f in self._fields:
+            f.validity_changed.connect(self._revalidate)
+        for f in self.live_fields:
+            f.value_edited.connect(self.live_settings_changed)
+        self.family.currentIndexChanged.connect(self._revalidate)
+        self.set_config(RunConfig())
+
+    # --- config <-> fields --------------------------------------------------------------------
+    def set_config(self, cfg: RunConfig) -> None:
+        idx = self.family.findData(cfg.model.family)
+        if idx >= 0:
+            self.family.setCurrentIndex(idx)
+        self.width.set_value(cfg.model.width if cfg.model.family == "conv" else cfg.model.hidden[0])
+        self._set_source(cfg.data.source)
+        chosen = set(cfg.data.digits or range(10))
+        for d, cb in enumerate(self.digit_boxes):
+            cb.setChecked(d in chosen)
+        t, s = cfg.train, cfg.sampler
+        self.batch_size.set_value(t.batch_size)
+        self.optimizer.setCurrentText(t.optimizer)
+        self.lr.set_value(t.lr)
+        self.beta1.set_value(t.beta1)
+        self.alpha.set_value(t.alpha)
+        self.seed.set_value(min(t.seed, 2**31 - 1))
+        self.device.setCurrentIndex(max(0, self.device.findData(t.device)))
+        self.negatives.setCurrentIndex(max(0, self.negatives.findData(t.negatives)))
+        self.buffer_size.set_value(t.buffer_size)
+        self.reinit.set_value(t.reinit_prob)
+        self.steps.set_value(s.steps)
+        self.step_size.set_value(s.step_size)
+        self.noise.set_value(s.noise)
+        self.grad_clip.set_value(s.grad_clip)
+        self._base = cfg.copy()
+        self._revalidate()
+
+    def config(self) -> RunConfig:
+        """The RunConfig the fields describe; raises ConfigError if any field is invalid."""
+        bad = [f.error for f in self._fields if f.isEnabled() and not f.is_valid()]
+        if bad:
+            raise ConfigError(bad[0])
+        digits = [d for d, cb in enumerate(self.digit_boxes) if cb.isChecked()]
+        if not digits:
+            raise ConfigError("choose at least one digit to train on")
+        fam = self.family.currentData()
+        over = {
+            "model.family": fam,
+            "data.source": self.data_source,
+            "data.digits": None if len(digits) == 10 else digits,
+            "train.batch_size": self.batch_size.value(),
+            "train.optimizer": self.optimizer.currentText(),
+            "train.lr": self.lr.value(),
+            "train.beta1": self.beta1.value(),
+            "train.alpha": self.alpha.value(),
+            "train.seed": self.seed.value(),
+            "train.device": self.device.currentData(),
+            "train.negatives": self.negatives.currentData(),
+            "train.buffer_size": self.buffer_size.value(),
+            "train.reinit_prob": self.reinit.value(),
+            "sampler.steps": self.steps.value(),
+            "sampler.step_size": self.step_size.value(),
+            "sampler.noise": self.noise.value(),
+            "sampler.grad_clip": self.grad_clip.value(),
+        }
+        if fam == "conv":
+            over["model.width"] = self.width.value()
+        else:
+            over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
+        return self._base.with_overrides(**over)
+
+    def budget(self):
+        from ..core.session import Budget
+
+        kind = self.budget_kind.currentText()
+        v = self.budget_value.value()
+        if kind == "epochs":
+            return Budget(epochs=v)
+        if kind == "minutes":
+            return Budget(minutes=v)
+        if kind == "steps":
+            return Budget(steps=max(1, int(v)))
+        return Budget()
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def _revalidate(self, *_) -> None:
+        try:
+            self.config()
+            msg, ok = "", True
+        except ConfigError as exc:
+            msg, ok = str(exc), False
+        self.message.setText(msg)
+        if ok != self._valid:
+            self._valid = ok
+        self.validity_changed.emit(ok)
+
+    def set_running(self, running: bool) -> None:
+        """Lock the settings that cannot change during a run; live ones stay editable."""
+        for w in self.structural:
+            w.setEnabled(not running)
+        if not running:
+            self.budget_value.setEnabled(self.budget_kind.currentText() != "unlimited")
+
+    # --- dataset ------------------------------------------------------------------------------
+    def _choose_data(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of IDX files or images")
+        if folder:
+            self._set_source(folder)
+
+    def _set_source(self, source: str) -> None:
+        self.data_source = source or "mnist"
+        self.data_label.setText("MNIST (bundled)" if self.data_source == "mnist" else self.data_source)
+        self.data_label.setToolTip(self.data_source)
