@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self.training.live_settings_changed.connect(self._push_live_settings)
         self.samples.message.connect(self.show_message)
         self.samples.error.connect(self.show_error)
+        if hasattr(self.canvas, "message"):
+            self.canvas.message.connect(self.show_message)
+            self.canvas.error.connect(self.show_error)
         self.resize(1400, 900)
         if restore_state:
             self._restore_settings()

@@ -1,0 +1,88 @@
+"""A steppable chain for the canvas: start from one image, watch it descend the energy.
+
+:class:`ChainPlayer` keeps N chains started from the same seed image (with different noise, to
+show the spread), advances them one sampler step at a time through the family's own sampler
+(Langevin for the convolutional EBM, Gibbs sweeps for Boltzmann machines), and records the
+energy trace and every k-th state for a film strip or GIF. Settings (step size, noise, total
+steps) may change between steps. Clamped pixels (``mask``) never change: inpainting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .chain import ChainStep
+from .config import RunConfig
+from .langevin import LangevinSettings
+
+
+@dataclass
+class PlaybackSettings:
+    total_steps: int = 200
+    step_size: float = 10.0
+    noise: float = 0.005
+    grad_clip: float = 0.03
+    record_every: int = 5
+
+
+class ChainPlayer:
+    def __init__(self, model, cfg: RunConfig, seed_image: np.ndarray, n_chains: int = 1,
+                 mask: np.ndarray | None = None, seed: int = 0, settings: PlaybackSettings | None = None):
+        self.model, self.cfg = model, cfg
+        s = cfg.sampler
+        self.settings = settings or PlaybackSettings(step_size=s.step_size, noise=s.noise, grad_clip=s.grad_clip)
+        self.seed_image = np.asarray(seed_image, dtype=np.float32).reshape(28, 28).copy()
+        self.mask = None if mask is None else np.asarray(mask, dtype=bool).reshape(28, 28).copy()
+        self.n_chains = max(1, int(n_chains))
+        self.seed = seed
+        self.reset()
+
+    def _sampler_settings(self) -> LangevinSettings:
+        s = self.settings
+        # "steps" is not a limit here: the player decides when to stop (total_steps)
+        return LangevinSettings(steps=1 << 60, step_size=s.step_size, noise=s.noise, grad_clip=s.grad_clip or None)
+
+    def reset(self) -> None:
+        from .families import sample_chain
+
+        self.generator = torch.Generator().manual_seed(self.seed)
+        x0 = torch.from_numpy(self.seed_image).view(1, 1, 28, 28).repeat(self.n_chains, 1, 1, 1)
+        mask = None if self.mask is None else torch.from_numpy(self.mask).view(1, 1, 28, 28)
+        self._chain = sample_chain(self.model, self.cfg, x0, steps=1 << 60, mask=mask, generator=self.generator,
+                                   settings=self._sampler_settings)
+        self.energies: list[np.ndarray] = []
+        self.frames: list[np.ndarray] = []
+        self.step_index = 0
+        self._absorb(next(self._chain))
+
+    def _absorb(self, st: ChainStep) -> None:
+        self.current = st.x[:, 0].detach().float().cpu().numpy().copy()
+        self.grad = None if st.grad is None else st.grad[:, 0].detach().float().cpu().numpy().copy()
+        self.energies.append(st.energy.detach().float().cpu().numpy().copy())
+        self.step_index = st.step
+        if st.step % max(1, self.settings.record_every) == 0:
+            self.frames.append(self.current.copy())
+
+    @property
+    def done(self) -> bool:
+        return self.step_index >= self.settings.total_steps
+
+    def step(self) -> bool:
+        """Advance one sampler step; False (and nothing happens) once total_steps is reached."""
+        if self.done:
+            return False
+        self._absorb(next(self._chain))
+        if self.done and self.step_index % max(1, self.settings.record_every) != 0:
+            self.frames.append(self.current.copy())
+        return True
+
+    def energy_trace(self) -> np.ndarray:
+        """(steps + 1, n_chains) energies, the initial state first."""
+        return np.stack(self.energies)
+
+    def frames_array(self) -> np.ndarray:
+        """(T, n_chains, 28, 28) recorded states for a film strip or GIF."""
+        return np.stack(self.frames)

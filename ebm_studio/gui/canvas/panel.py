@@ -1,0 +1,479 @@
+"""The Langevin canvas: draw or load a seed image and watch it descend the energy.
+
+Playback runs in small time slices on the GUI thread (a QTimer; one sampler step of a few
+chains of the small energy net costs a few milliseconds, and each tick stops after ~15 ms), so
+the window never freezes. The model is a CPU snapshot handed over by the main window, never the
+live model a training worker is updating.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from ...core.errors import EbmStudioError
+from ...core.export import save_gif, save_strip_png
+from ...core.playback import ChainPlayer, PlaybackSettings
+from ..fields import NumberField
+from ..image_grid import ImageGrid
+from .draw_surface import DrawSurface
+
+TICK_BUDGET_S = 0.015
+MODES = {
+    "free": "Free: the whole image moves",
+    "inpaint": "Inpaint: drawn pixels stay clamped",
+}
+
+
+class CanvasPanel(QWidget):
+    message = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = None
+        self.cfg = None
+        self.player: ChainPlayer | None = None
+        self.training_active = False
+        self.last_error = ""
+        self._owed = 0.0
+        self._last_tick = time.monotonic()
+        self._last_draw = 0.0
+
+        root = QHBoxLayout(self)
+        left = QVBoxLayout()
+        root.addLayout(left, 3)
+        right = QVBoxLayout()
+        root.addLayout(right, 4)
+
+        # drawing surface and tools ------------------------------------------------------------
+        self.surface = DrawSurface()
+        self.surface.changed.connect(self._drawing_changed)
+        self.surface.file_dropped.connect(self.load_image)
+        left.addWidget(self.surface, 1)
+        self.energy_label = QLabel("energy: –")
+        self.energy_label.setToolTip("Energy of the image under the model; the percentile compares it with real "
+                                     "MNIST-test digits (higher = more digit-like)")
+        left.addWidget(self.energy_label)
+        tools = QGridLayout()
+        self.brush = QSlider(Qt.Orientation.Horizontal)
+        self.brush.setRange(5, 40)
+        self.brush.setValue(13)
+        self.brush.valueChanged.connect(lambda v: setattr(self.surface, "brush_radius", v / 10.0))
+        self.softness = QSlider(Qt.Orientation.Horizontal)
+        self.softness.setRange(0, 100)
+        self.softness.setValue(50)
+        self.softness.valueChanged.connect(lambda v: setattr(self.surface, "softness", v / 100.0))
+        self.eraser = QCheckBox("Eraser")
+        self.eraser.toggled.connect(lambda on: setattr(self.surface, "eraser", on))
+        tools.addWidget(QLabel("Brush"), 0, 0)
+        tools.addWidget(self.brush, 0, 1)
+        tools.addWidget(QLabel("Soft"), 0, 2)
+        tools.addWidget(self.softness, 0, 3)
+        tools.addWidget(self.eraser, 0, 4)
+        buttons = [("Undo", self.undo, "Ctrl+Z"), ("Redo", self.redo, "Ctrl+Shift+Z"), ("Clear", self.clear, None),
+                   ("Invert", self.surface.invert, None)]
+        for i, (text, slot, sc) in enumerate(buttons):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            if sc:
+                b.setShortcut(sc)
+            tools.addWidget(b, 1, i)
+        left.addLayout(tools)
+        start_row = QHBoxLayout()
+        for text, slot, tip in [("Load image…", self.load_image_dialog, "PNG/JPEG/BMP of any size; also drag and drop"),
+                                ("Noise", self.seed_noise, "Uniform noise"),
+                                ("MNIST", self.seed_mnist, "A random MNIST test digit"),
+                                ("Noisy MNIST", self.seed_noisy_mnist, "A test digit with Gaussian noise: watch it denoise")]:
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            start_row.addWidget(b)
+        left.addLayout(start_row)
+
+        # playback controls --------------------------------------------------------------------
+        box = QGroupBox("Langevin playback")
+        grid = QGridLayout(box)
+        self.play_btn = QPushButton("▶ Play")
+        self.play_btn.clicked.connect(self.toggle_play)
+        self.step_btn = QPushButton("Step")
+        self.step_btn.clicked.connect(self.step)
+        self.reset_btn = QPushButton("Reset to seed")
+        self.reset_btn.clicked.connect(self.reset_chain)
+        grid.addWidget(self.play_btn, 0, 0)
+        grid.addWidget(self.step_btn, 0, 1)
+        grid.addWidget(self.reset_btn, 0, 2)
+        self.step_label = QLabel("step 0")
+        grid.addWidget(self.step_label, 0, 3)
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(0, 100)
+        self.speed.setValue(60)
+        self.speed.setToolTip("Steps per second, from slow motion (1/s) to as fast as the CPU allows")
+        self.speed.valueChanged.connect(self._update_speed_label)
+        self.speed_label = QLabel("")
+        grid.addWidget(QLabel("Speed"), 1, 0)
+        grid.addWidget(self.speed, 1, 1, 1, 2)
+        grid.addWidget(self.speed_label, 1, 3)
+        self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="x ← x − step·clip(∇E) + noise·ξ")
+        self.noise = NumberField("noise", 0.005, 0, 10, tooltip="Standard deviation of the Langevin noise ξ")
+        self.total = NumberField("total steps", 200, 1, 1_000_000, integer=True, tooltip="Stop after this many steps")
+        for f in (self.step_size, self.noise, self.total):
+            f.value_edited.connect(self._apply_settings)
+            f.validity_changed.connect(lambda *_: self._update_buttons())
+        grid.addWidget(QLabel("Step size"), 2, 0)
+        grid.addWidget(self.step_size, 2, 1)
+        grid.addWidget(QLabel("Noise"), 2, 2)
+        grid.addWidget(self.noise, 2, 3)
+        grid.addWidget(QLabel("Total steps"), 3, 0)
+        grid.addWidget(self.total, 3, 1)
+        self.chains = QSpinBox()
+        self.chains.setRange(1, 16)
+        self.chains.setValue(8)
+        self.chains.setToolTip("Chains started from the same image with different noise, to see the spread")
+        grid.addWidget(QLabel("Chains"), 3, 2)
+        grid.addWidget(self.chains, 3, 3)
+        self.mode = QComboBox()
+        for key, text in MODES.items():
+            self.mode.addItem(text, key)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        grid.addWidget(self.mode, 4, 0, 1, 4)
+        left.addWidget(box)
+
+        # right side: energy trace, chains, film strip -----------------------------------------
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setTitle("Energy along the chain", size="9pt")
+        self.plot.setLabel("bottom", "Langevin step")
+        self.plot.setLabel("left", "E(x)")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(-10, 10))
+        self.band = pg.FillBetweenItem(pg.PlotDataItem([], []), pg.PlotDataItem([], []), brush=(31, 119, 180, 50))
+        self.lo_curve, self.hi_curve = self.band.curves
+        self.plot.addItem(self.band)
+        self.mean_curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), name="mean of chains")
+        self.first_curve = self.plot.plot(pen=pg.mkPen("#d62728", width=1), name="chain 1 (shown)")
+        right.addWidget(self.plot, 3)
+        row = QHBoxLayout()
+        self.chain_grid = ImageGrid(cols=4)
+        self.chain_grid.setMinimumSize(120, 120)
+        self.grad_view = pg.ImageView()
+        self.grad_view.ui.histogram.hide()
+        self.grad_view.ui.roiBtn.hide()
+        self.grad_view.ui.menuBtn.hide()
+        self.grad_view.setColorMap(pg.colormap.get("CET-D1"))
+        self.grad_view.setMinimumSize(120, 120)
+        col = QVBoxLayout()
+        col.addWidget(QLabel("All chains (current state)"))
+        col.addWidget(self.chain_grid, 1)
+        row.addLayout(col, 1)
+        col = QVBoxLayout()
+        self.show_grad = QCheckBox("∇E of chain 1 (blue: ink will grow, red: fade)")
+        self.show_grad.setChecked(True)
+        col.addWidget(self.show_grad)
+        col.addWidget(self.grad_view, 1)
+        row.addLayout(col, 1)
+        right.addLayout(row, 2)
+        strip_row = QHBoxLayout()
+        strip_row.addWidget(QLabel("Film strip (every"))
+        self.every = QSpinBox()
+        self.every.setRange(1, 1000)
+        self.every.setValue(10)
+        strip_row.addWidget(self.every)
+        strip_row.addWidget(QLabel("steps)"))
+        strip_row.addStretch(1)
+        self.gif_btn = QPushButton("Export GIF…")
+        self.gif_btn.clicked.connect(self.export_gif_dialog)
+        self.strip_btn = QPushButton("Export strip…")
+        self.strip_btn.clicked.connect(self.export_strip_dialog)
+        strip_row.addWidget(self.gif_btn)
+        strip_row.addWidget(self.strip_btn)
+        right.addLayout(strip_row)
+        self.strip = ImageGrid(cols=12)
+        self.strip.setMinimumHeight(70)
+        right.addWidget(self.strip, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self._update_speed_label()
+        self._update_buttons()
+
+    # --- model --------------------------------------------------------------------------------
+    def set_model(self, model, cfg) -> None:
+        was_playing = self.timer.isActive()
+        self.pause()
+        self.model, self.cfg = model, cfg
+        self.player = None
+        if cfg is not None:
+            self.step_size.set_value(cfg.sampler.step_size)
+            self.noise.set_value(cfg.sampler.noise)
+            is_conv = cfg.model.family == "conv"
+            self.step_size.setEnabled(is_conv)
+            self.noise.setEnabled(is_conv)
+            self.plot.setLabel("bottom", "Langevin step" if is_conv else "Gibbs sweep")
+        self._update_energy_readout()
+        self._update_buttons()
+        if was_playing and model is not None:
+            self.play()
+
+    def set_training_active(self, active: bool) -> None:
+        self.training_active = active
+
+    # --- seeds --------------------------------------------------------------------------------
+    def load_image(self, path: str) -> bool:
+        from ...core.images import load_digit_image
+
+        try:
+            img = load_digit_image(path)
+        except EbmStudioError as exc:
+            self._error(str(exc))
+            return False
+        self.surface.set_image(img)
+        self.message.emit(f"loaded {path}")
+        return True
+
+    def load_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        if path:
+            self.load_image(path)
+
+    def seed_noise(self) -> None:
+        self.surface.set_image(np.random.default_rng().random((28, 28)).astype(np.float32))
+
+    def _random_test_digit(self) -> np.ndarray:
+        from ...core.data import load_mnist
+
+        test = load_mnist("test")
+        return test.images[int(np.random.default_rng().integers(len(test))), 0].numpy()
+
+    def seed_mnist(self) -> None:
+        self.surface.set_image(self._random_test_digit())
+
+    def seed_noisy_mnist(self, sigma: float = 0.35) -> None:
+        x = self._random_test_digit() + sigma * np.random.default_rng().standard_normal((28, 28))
+        self.surface.set_image(np.clip(x, 0, 1).astype(np.float32))
+
+    def undo(self) -> None:
+        self.pause()
+        self.surface.undo()
+
+    def redo(self) -> None:
+        self.pause()
+        self.surface.redo()
+
+    def clear(self) -> None:
+        self.pause()
+        self.surface.clear()
+
+    def _drawing_changed(self) -> None:
+        self.player = None  # a new seed: the next Play starts from it
+        self.pause()
+        self.step_label.setText("step 0")
+        self._update_energy_readout()
+
+    def _update_energy_readout(self) -> None:
+        if self.model is None:
+            self.energy_label.setText("energy: – (no model loaded: open or train one)")
+            return
+        from ...core.families import energy_of
+        from ...core.landscape import energy_percentile
+
+        img = self.surface.display if self.surface.display is not None else self.surface.image
+        try:
+            e = float(energy_of(self.model, torch.from_numpy(img).view(1, 1, 28, 28))[0])
+            pct = float(energy_percentile(self.model, img[None])[0])
+        except Exception as exc:  # a snapshot of a diverged model, say
+            self.energy_label.setText(f"energy: unavailable ({exc.__class__.__name__})")
+            return
+        self.energy_label.setText(f"energy {e:+.3f}  ·  more digit-like than {pct:.0f}% of real test digits")
+
+    def _mode_changed(self) -> None:
+        self.surface.show_mask = self.mode.currentData() == "inpaint"
+        self.surface.update()
+        self.player = None
+
+    # --- playback -----------------------------------------------------------------------------
+    def _settings(self) -> PlaybackSettings | None:
+        vals = [self.step_size.value(), self.noise.value(), self.total.value()]
+        if any(v is None for v in vals):
+            return None
+        grad_clip = self.cfg.sampler.grad_clip if self.cfg is not None else 0.03
+        return PlaybackSettings(total_steps=int(vals[2]), step_size=vals[0], noise=vals[1], grad_clip=grad_clip,
+                                record_every=self.every.value())
+
+    def _ensure_player(self) -> bool:
+        if self.model is None:
+            self._error("no model loaded: open a checkpoint or train a model first")
+            return False
+        settings = self._settings()
+        if settings is None:
+            self._error("fix the playback settings first")
+            return False
+        if self.player is None:
+            mask = self.surface.drawn_mask if self.mode.currentData() == "inpaint" else None
+            if mask is not None and not mask.any():
+                mask = None
+            self.player = ChainPlayer(self.model, self.cfg, self.surface.image, n_chains=self.chains.value(), mask=mask,
+                                      seed=int(np.random.default_rng().integers(2**31)), settings=settings)
+            self.surface.editable = False
+        return True
+
+    def _apply_settings(self) -> None:
+        s = self._settings()
+        if s is not None and self.player is not None:
+            s.record_every = self.player.settings.record_every
+            self.player.settings = s
+
+    def toggle_play(self) -> None:
+        if self.timer.isActive():
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if not self._ensure_player():
+            return
+        if self.player.done:
+            self.reset_chain()
+            if not self._ensure_player():
+                return
+        self._owed = 0.0
+        self._last_tick = time.monotonic()
+        self.timer.start()
+        self.play_btn.setText("❚❚ Pause")
+
+    def pause(self) -> None:
+        self.timer.stop()
+        self.play_btn.setText("▶ Play")
+
+    def step(self) -> bool:
+        self.pause()
+        if not self._ensure_player():
+            return False
+        advanced = self._advance()
+        self._refresh_views()
+        return advanced
+
+    def reset_chain(self) -> None:
+        self.pause()
+        self.player = None
+        self.surface.display = None
+        self.surface.editable = True
+        self.surface.update()
+        self.step_label.setText("step 0")
+        for c in (self.mean_curve, self.first_curve, self.lo_curve, self.hi_curve):
+            c.setData([], [])
+        self.chain_grid.set_images(np.zeros((0, 28, 28), np.float32))
+        self.strip.set_images(np.zeros((0, 28, 28), np.float32))
+        self._update_energy_readout()
+
+    def steps_per_second(self) -> float:
+        v = self.speed.value()
+        return float("inf") if v >= 100 else float(np.exp(np.log(1) + (np.log(200) - np.log(1)) * v / 99.0))
+
+    def _update_speed_label(self) -> None:
+        sps = self.steps_per_second()
+        self.speed_label.setText("max" if sps == float("inf") else f"{sps:.0f} steps/s")
+
+    def _advance(self) -> bool:
+        try:
+            return self.player.step()
+        except Exception as exc:
+            self.pause()
+            self._error(f"sampler failed: {exc.__class__.__name__}: {exc}")
+            return False
+
+    def _tick(self) -> None:
+        if self.player is None:
+            self.pause()
+            return
+        now = time.monotonic()
+        sps = self.steps_per_second()
+        self._owed = min(self._owed + (now - self._last_tick) * sps, 1e6) if sps != float("inf") else 1e6
+        self._last_tick = now
+        deadline = now + TICK_BUDGET_S
+        stepped = False
+        while self._owed >= 1 and time.monotonic() < deadline:
+            if not self._advance():
+                break
+            self._owed -= 1
+            stepped = True
+        if sps == float("inf"):
+            self._owed = 0.0
+        if stepped and (time.monotonic() - self._last_draw > 1 / 30 or self.player.done):
+            self._refresh_views()
+        if self.player is not None and self.player.done:
+            self.pause()
+            self._refresh_views()
+            self.message.emit(f"chain finished after {self.player.step_index} steps")
+
+    def _refresh_views(self) -> None:
+        p = self.player
+        if p is None:
+            return
+        self._last_draw = time.monotonic()
+        self.surface.display = p.current[0]
+        self.surface.update()
+        self.step_label.setText(f"step {p.step_index}")
+        trace = p.energy_trace()
+        x = np.arange(len(trace))
+        self.mean_curve.setData(x, trace.mean(1))
+        self.first_curve.setData(x, trace[:, 0])
+        self.lo_curve.setData(x, trace.min(1))
+        self.hi_curve.setData(x, trace.max(1))
+        self.chain_grid.set_images(p.current, cols=4)
+        if self.show_grad.isChecked() and p.grad is not None:
+            g = p.grad[0].T
+            lim = float(np.abs(g).max()) or 1.0
+            self.grad_view.setImage(g, levels=(-lim, lim), autoRange=False)
+        frames = p.frames_array()
+        self.strip.set_images(frames[-24:, 0], cols=12)
+        self._update_energy_readout()
+
+    # --- export -------------------------------------------------------------------------------
+    def export_gif(self, path: str, fps: float = 12.0) -> int:
+        if self.player is None or len(self.player.frames) == 0:
+            raise EbmStudioError("run a chain first")
+        return save_gif(path, self.player.frames_array(), scale=4, fps=fps)
+
+    def export_strip(self, path: str) -> tuple[int, int]:
+        if self.player is None or len(self.player.frames) == 0:
+            raise EbmStudioError("run a chain first")
+        return save_strip_png(path, self.player.frames_array(), scale=2)
+
+    def export_gif_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export chain as GIF", "chain.gif", "GIF (*.gif)")
+        if path:
+            try:
+                n = self.export_gif(path)
+                self.message.emit(f"wrote {n} frames to {path}")
+            except (EbmStudioError, OSError) as exc:
+                self._error(str(exc))
+
+    def export_strip_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export film strip", "chain.png", "PNG (*.png)")
+        if path:
+            try:
+                self.export_strip(path)
+                self.message.emit(f"wrote {path}")
+            except (EbmStudioError, OSError) as exc:
+                self._error(str(exc))
+
+    # --- misc ---------------------------------------------------------------------------------
+    def _error(self, text: str) -> None:
+        self.last_error = text
+        self.error.emit(text)
+
+    def _update_buttons(self) -> None:
+        has_model = self.model is not None
+        for b in (self.play_btn, self.step_btn):
+            b.setEnabled(has_model)
+            b.setToolTip("" if has_model else "Load or train a model first")
+
+    def shutdown(self) -> None:
+        self.pause()
