@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a model; progress shows loss and gradient norm. Ctrl-C saves and exits.")
     t.add_argument("--out", required=True, type=Path, help="run directory to write (weights, config.toml, metrics.csv)")
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
+    t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
+                                    "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
     t.add_argument("--model", choices=["conv", "rbm", "hopfield", "sparse-rbm", "dbm"], help="model family")
     t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
     t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_sampler_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--steps", type=_nonneg_int, help="sampler steps (default: the model's own)")
+    p.add_argument("--steps", type=_nonneg_int, help="sampler steps (default: the model's own; for an annealed sampler, the total over all noise levels)")
     p.add_argument("--step-size", type=_finite_float, help="Langevin step size")
     p.add_argument("--noise", type=_finite_float, help="Langevin noise scale")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="random seed")
@@ -146,7 +148,7 @@ def cmd_train(args) -> int:
     configure_threads()
     overrides = {}
     if args.resume:
-        if args.config or args.model or args.digits or args.data or args.limit:
+        if args.config or args.preset or args.model or args.digits or args.data or args.limit:
             raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
         session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
                                   autosave_minutes=args.autosave_minutes)
@@ -154,6 +156,10 @@ def cmd_train(args) -> int:
             session.trainer.update_settings(session.cfg.with_overrides(**{"train.lr": args.lr}))
     else:
         cfg = load_config(args.config) if args.config else RunConfig()
+        if args.preset:
+            from .core.presets import preset_config
+
+            cfg = preset_config(args.preset, cfg)
         if args.model:
             overrides["model.family"] = args.model
         if args.digits:
@@ -237,9 +243,21 @@ def _open(args):
 
 
 def _sampler_cfg(run, args):
+    """The model's sampler with the command line's overrides.
+
+    For an annealed sampler ``--steps`` is the total number of steps of the ladder; giving
+    ``--step-size`` or ``--noise`` switches to constant-step Langevin with those values.
+    """
     over = {}
+    s = run.config.sampler
+    annealed = s.schedule == "annealed" and args.step_size is None and args.noise is None
+    if s.schedule == "annealed" and not annealed:
+        over["sampler.schedule"] = "constant"
     if args.steps is not None:
-        over["sampler.steps"] = args.steps
+        if annealed:
+            over["sampler.steps_per_level"] = max(1, args.steps // s.levels)
+        else:
+            over["sampler.steps"] = args.steps
     if args.step_size is not None:
         over["sampler.step_size"] = args.step_size
     if args.noise is not None:

@@ -27,7 +27,8 @@ class TemplateEnergy(nn.Module):
 
 
 def cfg():
-    return RunConfig().with_overrides(**{"sampler.step_size": 0.05, "sampler.noise": 0.01, "sampler.grad_clip": 0.0})
+    return RunConfig().with_overrides(**{"sampler.schedule": "constant", "sampler.step_size": 0.05,
+                                         "sampler.noise": 0.01, "sampler.grad_clip": 0.0})
 
 
 @pytest.fixture
@@ -171,3 +172,24 @@ def test_no_model_disables_play(qtbot):
     assert not p.play_btn.isEnabled()
     p.play()
     assert "no model" in p.last_error
+
+
+def test_annealed_playback_for_noise_conditional_models(qtbot):
+    from ebm_studio.gui.canvas import CanvasPanel
+
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    annealed = RunConfig().with_overrides(**{"sampler.sigma_max": 1.0, "sampler.sigma_min": 0.05,
+                                             "sampler.levels": 5, "sampler.eps": 2e-3})
+    p.set_model(TemplateEnergy(), annealed)
+    assert p.anneal.isChecked() and not p.step_size.isEnabled()
+    p.total.set_value(26)
+    p.anneal_from.set_value(0.5)
+    p.seed_noise()
+    for _ in range(26):
+        p.step()
+    sched = p.player._schedule()
+    assert len(sched) == 26 and sched[-1] == (0.05, 0.0)  # ends with the noise-free denoising step
+    assert sched[0][1] > sched[-2][1]  # noise cools down
+    trace = p.player.energy_trace().mean(1)
+    assert trace[-1] < 0.5 * trace[0]

@@ -25,11 +25,25 @@ def test_cli_train_then_sample(tmp_path, capsys):
     w, h = Image.open(png).size
     assert (w, h) == ((3 * 28 + 4 * 2) * 2, (2 * 28 + 3 * 2) * 2)
     gif = tmp_path / "c.gif"
-    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "6", "--every", "2"]) == 0
+    # annealed sampler: --steps 20 over 10 noise levels = 2 per level + 1 denoising step = 21 updates;
+    # frames at steps 0, 5, 10, 15, 20 and the final state 21
+    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "20", "--every", "5"]) == 0
+    assert Image.open(gif).n_frames == 6
+    # an explicit step size switches to constant-step Langevin: exactly --steps steps
+    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "6", "--every", "2",
+                 "--step-size", "0.01"]) == 0
     assert Image.open(gif).n_frames == 4
     # resume continues from the saved step
     assert main(["train", "--out", str(run), "--steps", "2", "--resume", "--quiet"]) == 0
     assert len((run / "metrics.csv").read_text().strip().splitlines()) == 6
+
+
+def test_cli_train_with_cd_preset(tmp_path):
+    run = tmp_path / "cd"
+    assert main(["train", "--out", str(run), "--preset", "cd-uva", "--steps", "2", "--limit", "64",
+                 "--batch-size", "16", "--quiet"]) == 0
+    text = (run / "config.toml").read_text()
+    assert 'objective = "cd"' in text and 'schedule = "constant"' in text
 
 
 def test_cli_refuses_overwriting_a_run(tmp_path, capsys):

@@ -6,8 +6,11 @@ from ebm_studio.core.langevin import uniform_noise
 
 
 def small_cfg(**over):
-    base = {"model.width": 8, "train.batch_size": 32, "sampler.steps": 10, "train.lr": 1e-3,
-            "train.buffer_size": 256}
+    from ebm_studio.core.presets import PRESETS
+
+    base = dict(PRESETS["cd-uva"])
+    base.update({"model.width": 8, "train.batch_size": 32, "sampler.steps": 10, "train.lr": 1e-3,
+                 "train.buffer_size": 256})
     base.update(over)
     return RunConfig().with_overrides(**base)
 

@@ -21,6 +21,8 @@ from .atomic import atomic_write_text
 from .errors import ConfigError
 
 FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm")
+SCHEDULES = ("annealed", "constant")
+OBJECTIVES = ("dsm", "cd")
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
@@ -29,7 +31,7 @@ DEVICES = ("auto", "cpu", "cuda")
 @dataclass
 class ModelConfig:
     family: str = "conv"
-    width: int = 16
+    width: int = 32
     activation: str = "swish"
     spectral_norm: bool = False
     hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes
@@ -51,24 +53,43 @@ class ModelConfig:
 class SamplerConfig:
     """Langevin settings (convolutional EBM) or Gibbs sweeps (Boltzmann machines)."""
 
-    steps: int = 60
+    schedule: str = "annealed"  # "annealed" (noise-conditional, from sigma_max to sigma_min) or "constant"
+    steps: int = 60  # constant schedule: Langevin steps; also negatives per CD training step
     step_size: float = 10.0
     noise: float = 0.005
-    grad_clip: float = 0.03  # 0 disables per-pixel gradient clipping
+    grad_clip: float = 0.0  # per-pixel clip of dE/dx (0 = off); the CD recipe uses 0.03
+    sigma_max: float = 1.0  # annealed: the noise levels the energy was trained for, E(x, s) = E(x) / s
+    sigma_min: float = 0.02
+    levels: int = 10
+    steps_per_level: int = 10
+    eps: float = 1e-4  # annealed: step size at the smallest noise level
 
     def validate(self) -> None:
+        _choice("sampler.schedule", self.schedule, SCHEDULES)
         _int("sampler.steps", self.steps, 0, 1_000_000)
         _float("sampler.step_size", self.step_size, 0.0, 1e6)
         _float("sampler.noise", self.noise, 0.0, 10.0)
         _float("sampler.grad_clip", self.grad_clip, 0.0, 1e6)
+        _float("sampler.sigma_max", self.sigma_max, 0.0, 100.0, open_low=True)
+        _float("sampler.sigma_min", self.sigma_min, 0.0, 100.0, open_low=True)
+        if self.sigma_min > self.sigma_max:
+            raise ConfigError("sampler.sigma_min must not exceed sampler.sigma_max")
+        _int("sampler.levels", self.levels, 1, 10_000)
+        _int("sampler.steps_per_level", self.steps_per_level, 1, 100_000)
+        _float("sampler.eps", self.eps, 0.0, 10.0, open_low=True)
+
+    def total_steps(self) -> int:
+        """Steps of one chain from noise: the annealed ladder (+1 denoising step) or ``steps``."""
+        return self.levels * self.steps_per_level + 1 if self.schedule == "annealed" else self.steps
 
 
 @dataclass
 class TrainConfig:
+    objective: str = "dsm"  # "dsm": denoising score matching over the sampler's noise levels; "cd": contrastive divergence
     batch_size: int = 128
     optimizer: str = "adam"
-    lr: float = 1e-4
-    beta1: float = 0.0
+    lr: float = 1e-3
+    beta1: float = 0.9
     beta2: float = 0.999
     weight_decay: float = 0.0
     alpha: float = 0.1  # energy magnitude regulariser: alpha * (E(data)^2 + E(samples)^2)
@@ -81,6 +102,7 @@ class TrainConfig:
     device: str = "auto"
 
     def validate(self) -> None:
+        _choice("train.objective", self.objective, OBJECTIVES)
         _int("train.batch_size", self.batch_size, 1, 65_536)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _float("train.lr", self.lr, 0.0, 10.0, open_low=True)

@@ -26,6 +26,10 @@ def build_model(cfg: RunConfig) -> nn.Module:
 
 def make_trainer(cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None, device=None):
     if cfg.model.family == "conv":
+        if cfg.train.objective == "dsm":
+            from .dsm import DSMTrainer
+
+            return DSMTrainer(cfg, data, model=model, device=device)
         from .trainer import ConvEBMTrainer
 
         return ConvEBMTrainer(cfg, data, model=model, device=device)
@@ -37,9 +41,14 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
                  settings: Callable | None = None) -> Iterator[ChainStep]:
     """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann)."""
     if cfg.model.family == "conv":
-        from .langevin import langevin_chain
+        from .langevin import annealed_schedule, langevin_chain
 
         s = cfg.sampler
+        if s.schedule == "annealed" and settings is None:
+            per_level = s.steps_per_level if steps is None else max(1, steps // s.levels)
+            sched = annealed_schedule(s.sigma_max, s.sigma_min, s.levels, per_level, s.eps)
+            return langevin_chain(model, x0, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
+                                  schedule=sched)
         return langevin_chain(model, x0, steps=s.steps if steps is None else steps, step_size=s.step_size,
                               noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
                               settings=settings)

@@ -10,8 +10,9 @@ keeps images in the pixel range; ``mask`` marks pixels held fixed at their initi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -50,14 +51,20 @@ def langevin_chain(
     generator: torch.Generator | None = None,
     settings: Callable[[], LangevinSettings] | None = None,
     yield_initial: bool = True,
+    schedule: Sequence[tuple[float, float]] | None = None,
 ) -> Iterator[ChainStep]:
     """Run ``steps`` Langevin updates from ``x0``, yielding after each one.
 
     ``mask`` (broadcastable to x, 1 = clamped) keeps those pixels at their values in ``x0``.
     ``settings``, if given, is called before every step so step size / noise / clip can change
     while the chain runs (the GUI's sliders); ``steps`` then also comes from it.
+    ``schedule``, if given, is a list of (step_size, noise) pairs, one per step (annealed
+    Langevin, see :func:`annealed_schedule`); it sets the number of steps.
     The model's parameter gradients are untouched.
     """
+    if schedule is not None:
+        schedule = list(schedule)
+        steps = len(schedule)
     x = x0.detach().clone()
     if clamp is not None:
         x.clamp_(*clamp)
@@ -76,6 +83,8 @@ def langevin_chain(
             steps, step_size, noise, grad_clip, clamp = s.steps, s.step_size, s.noise, s.grad_clip, s.clamp
         if k >= steps:
             return
+        if schedule is not None:
+            step_size, noise = schedule[k]
         if grad_clip is not None and grad_clip > 0:
             g = g.clamp(-grad_clip, grad_clip)
         x.add_(g, alpha=-step_size)
@@ -110,6 +119,33 @@ def sequential_langevin_samples(energy_fn: EnergyFn, x0: torch.Tensor, every: in
     if last_step is not None and last_step.step % every != 0:
         frames.append(last_step.x.detach().clone())
     return torch.stack(frames)
+
+
+def annealed_schedule(sigma_max: float, sigma_min: float, levels: int, steps_per_level: int, eps: float,
+                      denoise: bool = True) -> list[tuple[float, float]]:
+    """(step_size, noise) per step for annealed Langevin on E(x, sigma) = E(x) / sigma.
+
+    Song & Ermon (2019): at noise level sigma_i take ``steps_per_level`` steps of size
+    a_i = eps * sigma_i^2 / sigma_min^2 on the score -grad E(x)/sigma_i, i.e.
+    x <- x - (a_i / sigma_i) grad E(x) + sqrt(2 a_i) xi. Large noise first lets chains from
+    uniform noise find the digit manifold; small noise last sharpens the strokes. With
+    ``denoise`` a final noise-free step of size sigma_min applies Tweedie's formula
+    (x + sigma^2 * score), removing the last level's noise.
+    """
+    if levels < 1 or steps_per_level < 1:
+        return []
+    if levels == 1:
+        sigmas = [sigma_min]
+    else:
+        ratio = (sigma_min / sigma_max) ** (1.0 / (levels - 1))
+        sigmas = [sigma_max * ratio**i for i in range(levels)]
+    out = []
+    for s in sigmas:
+        a = eps * (s / sigma_min) ** 2
+        out += [(a / s, math.sqrt(2.0 * a))] * steps_per_level
+    if denoise:
+        out.append((sigma_min, 0.0))
+    return out
 
 
 def uniform_noise(n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:

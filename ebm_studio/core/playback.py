@@ -26,6 +26,7 @@ class PlaybackSettings:
     noise: float = 0.005
     grad_clip: float = 0.03
     record_every: int = 5
+    anneal_from: float | None = None  # noise-conditional models: anneal sigma from here to sigma_min
 
 
 class ChainPlayer:
@@ -42,8 +43,28 @@ class ChainPlayer:
 
     def _sampler_settings(self) -> LangevinSettings:
         s = self.settings
+        step_size, noise = s.step_size, s.noise
+        if s.anneal_from is not None:
+            step_size, noise = self._schedule()[min(self.step_index, s.total_steps - 1)]
         # "steps" is not a limit here: the player decides when to stop (total_steps)
-        return LangevinSettings(steps=1 << 60, step_size=s.step_size, noise=s.noise, grad_clip=s.grad_clip or None)
+        return LangevinSettings(steps=1 << 60, step_size=step_size, noise=noise, grad_clip=s.grad_clip or None)
+
+    def _schedule(self) -> list[tuple[float, float]]:
+        """Annealed ladder from ``anneal_from`` down to the model's sigma_min over total_steps."""
+        from .langevin import annealed_schedule
+
+        s, m = self.settings, self.cfg.sampler
+        key = (s.anneal_from, s.total_steps, m.sigma_min, m.levels, m.eps)
+        if getattr(self, "_schedule_key", None) != key:
+            top = max(s.anneal_from, m.sigma_min)
+            levels = max(1, min(m.levels, s.total_steps - 1))
+            per_level = max(1, (s.total_steps - 1) // levels)
+            sched = annealed_schedule(top, m.sigma_min, levels, per_level, m.eps)
+            sched += [sched[-2] if len(sched) > 1 else sched[-1]] * max(0, s.total_steps - len(sched))
+            self._schedule_cache, self._schedule_key = sched[: max(1, s.total_steps)], key
+            if len(sched) >= s.total_steps:  # finish on the noise-free denoising step
+                self._schedule_cache[-1] = (m.sigma_min, 0.0)
+        return self._schedule_cache
 
     def reset(self) -> None:
         from .families import sample_chain

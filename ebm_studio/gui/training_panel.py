@@ -55,6 +55,21 @@ class TrainingPanel(QWidget):
                 item.setToolTip("not available in this build")
         self.family.setToolTip("Which energy-based model to train")
         form.addRow("Family", self.family)
+        preset_row = QHBoxLayout()
+        self.preset = QComboBox()
+        from ..core.presets import PRESETS
+
+        for name in PRESETS:
+            self.preset.addItem(name)
+        self.preset.setToolTip("dsm: denoising score matching + annealed Langevin (digits in minutes on a CPU)\n"
+                               "cd-uva: contrastive divergence with a replay buffer (UvA tutorial / Du & Mordatch)\n"
+                               "cd-seed: contrastive divergence started at the data (the seed project)")
+        apply_preset = QPushButton("Apply")
+        apply_preset.clicked.connect(self.apply_preset)
+        preset_row.addWidget(self.preset, 1)
+        preset_row.addWidget(apply_preset)
+        form.addRow("Recipe", preset_row)
+        self._preset_widgets = [self.preset, apply_preset]
         self.width = NumberField("width", 16, 1, 512, integer=True,
                                  tooltip="Channels of the first conv layer (the net's capacity); hidden units for Boltzmann machines")
         form.addRow("Width / hidden", self.width)
@@ -98,6 +113,14 @@ class TrainingPanel(QWidget):
         budget_row.addWidget(self.budget_value)
         budget_row.addWidget(self.budget_kind)
         form.addRow("Train for", budget_row)
+        self.objective = QComboBox()
+        self.objective.addItem("Denoising score matching", "dsm")
+        self.objective.addItem("Contrastive divergence", "cd")
+        self.objective.setToolTip("DSM: fit the energy's gradient to denoise data at many noise levels (no sampling "
+                                  "while training).\nCD: lower the energy of data, raise that of the model's own "
+                                  "Langevin samples (maximum likelihood).")
+        self.objective.currentIndexChanged.connect(self._update_enabled)
+        form.addRow("Objective", self.objective)
         self.optimizer = QComboBox()
         self.optimizer.addItems(["adam", "sgd"])
         form.addRow("Optimizer", self.optimizer)
@@ -122,8 +145,23 @@ class TrainingPanel(QWidget):
         outer.addWidget(opt_box)
 
         # sampler ------------------------------------------------------------------------------
-        samp_box = QGroupBox("Negative samples (Langevin / Gibbs)")
+        samp_box = QGroupBox("Sampler (Langevin / Gibbs)")
         form = QFormLayout(samp_box)
+        self.schedule = QComboBox()
+        self.schedule.addItem("Annealed noise levels", "annealed")
+        self.schedule.addItem("Constant step", "constant")
+        self.schedule.setToolTip("Annealed: from large noise (coarse shapes) down to fine noise (sharp strokes);\n"
+                                 "needs a noise-conditional energy (trained by DSM)")
+        self.schedule.currentIndexChanged.connect(self._update_enabled)
+        form.addRow("Schedule", self.schedule)
+        self.sigma_max = NumberField("sigma max", 1.0, 0, 100, open_low=True, tooltip="Largest noise level")
+        self.sigma_min = NumberField("sigma min", 0.02, 0, 100, open_low=True, tooltip="Smallest noise level")
+        self.levels = NumberField("levels", 10, 1, 10000, integer=True, tooltip="Noise levels in the ladder")
+        self.per_level = NumberField("steps per level", 10, 1, 100000, integer=True, tooltip="Langevin steps per level")
+        self.eps = NumberField("eps", 1e-4, 0, 10, open_low=True, tooltip="Step size at the smallest noise level")
+        form.addRow("σ max / min", self._pair(self.sigma_max, self.sigma_min))
+        form.addRow("Levels × steps", self._pair(self.levels, self.per_level))
+        form.addRow("ε (finest step)", self.eps)
         self.negatives = QComboBox()
         self.negatives.addItem("Replay buffer (PCD)", "buffer")
         self.negatives.addItem("From data (CD)", "data")
@@ -150,11 +188,13 @@ class TrainingPanel(QWidget):
         outer.addStretch(1)
 
         self._fields = [self.width, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.seed,
-                        self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip]
+                        self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
+                        self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps]
         self.live_fields = [self.lr, self.alpha, self.steps, self.step_size, self.noise, self.grad_clip]
         self.structural = [self.family, self.width, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.negatives,
-                           self.buffer_size, self.budget_kind, self.budget_value]
+                           self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
+                           self.sigma_max, self.sigma_min, *self._preset_widgets]
         for f in self._fields:
             f.validity_changed.connect(self._revalidate)
         for f in self.live_fields:
@@ -183,11 +223,19 @@ class TrainingPanel(QWidget):
         self.negatives.setCurrentIndex(max(0, self.negatives.findData(t.negatives)))
         self.buffer_size.set_value(t.buffer_size)
         self.reinit.set_value(t.reinit_prob)
+        self.objective.setCurrentIndex(max(0, self.objective.findData(t.objective)))
+        self.schedule.setCurrentIndex(max(0, self.schedule.findData(s.schedule)))
+        self.sigma_max.set_value(s.sigma_max)
+        self.sigma_min.set_value(s.sigma_min)
+        self.levels.set_value(s.levels)
+        self.per_level.set_value(s.steps_per_level)
+        self.eps.set_value(s.eps)
         self.steps.set_value(s.steps)
         self.step_size.set_value(s.step_size)
         self.noise.set_value(s.noise)
         self.grad_clip.set_value(s.grad_clip)
         self._base = cfg.copy()
+        self._update_enabled()
         self._revalidate()
 
     def config(self) -> RunConfig:
@@ -217,12 +265,44 @@ class TrainingPanel(QWidget):
             "sampler.step_size": self.step_size.value(),
             "sampler.noise": self.noise.value(),
             "sampler.grad_clip": self.grad_clip.value(),
+            "train.objective": self.objective.currentData(),
+            "sampler.schedule": self.schedule.currentData(),
+            "sampler.sigma_max": self.sigma_max.value(),
+            "sampler.sigma_min": self.sigma_min.value(),
+            "sampler.levels": self.levels.value(),
+            "sampler.steps_per_level": self.per_level.value(),
+            "sampler.eps": self.eps.value(),
         }
         if fam == "conv":
             over["model.width"] = self.width.value()
         else:
             over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
         return self._base.with_overrides(**over)
+
+    @staticmethod
+    def _pair(a, b):
+        row = QHBoxLayout()
+        row.addWidget(a)
+        row.addWidget(b)
+        return row
+
+    def apply_preset(self) -> None:
+        from ..core.presets import preset_config
+
+        self.set_config(preset_config(self.preset.currentText(), self._base))
+
+    def _update_enabled(self, *_) -> None:
+        """Grey out what the chosen objective and schedule do not use."""
+        if getattr(self, "_running", False):
+            return
+        cd = self.objective.currentData() == "cd"
+        annealed = self.schedule.currentData() == "annealed"
+        for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
+            w.setEnabled(cd)
+        for w in (self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps):
+            w.setEnabled(annealed or not cd)
+        for w in (self.steps, self.step_size, self.noise, self.grad_clip):
+            w.setEnabled(cd or not annealed)
 
     def budget(self):
         from ..core.session import Budget
@@ -253,10 +333,12 @@ class TrainingPanel(QWidget):
 
     def set_running(self, running: bool) -> None:
         """Lock the settings that cannot change during a run; live ones stay editable."""
+        self._running = running
         for w in self.structural:
             w.setEnabled(not running)
         if not running:
             self.budget_value.setEnabled(self.budget_kind.currentText() != "unlimited")
+            self._update_enabled()
 
     # --- dataset ------------------------------------------------------------------------------
     def _choose_data(self) -> None:

@@ -123,7 +123,7 @@ class CanvasPanel(QWidget):
         self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="x ← x − step·clip(∇E) + noise·ξ")
         self.noise = NumberField("noise", 0.005, 0, 10, tooltip="Standard deviation of the Langevin noise ξ")
         self.total = NumberField("total steps", 200, 1, 1_000_000, integer=True, tooltip="Stop after this many steps")
-        for f in (self.step_size, self.noise, self.total):
+        for f in (self.step_size, self.noise, self.total):  # anneal_from is connected below
             f.value_edited.connect(self._apply_settings)
             f.validity_changed.connect(lambda *_: self._update_buttons())
         grid.addWidget(QLabel("Step size"), 2, 0)
@@ -138,6 +138,15 @@ class CanvasPanel(QWidget):
         self.chains.setToolTip("Chains started from the same image with different noise, to see the spread")
         grid.addWidget(QLabel("Chains"), 3, 2)
         grid.addWidget(self.chains, 3, 3)
+        self.anneal = QCheckBox("Anneal noise from σ =")
+        self.anneal.setToolTip("For noise-conditional energies: start at a large noise level (coarse shapes) and "
+                               "cool down to the finest level (sharp strokes), as when sampling from noise")
+        self.anneal_from = NumberField("anneal from sigma", 0.4, 0, 100, open_low=True,
+                                       tooltip="Noise level to start from: 1.0 forgets the drawing, 0.2 keeps it")
+        self.anneal.toggled.connect(self._anneal_toggled)
+        self.anneal_from.value_edited.connect(self._apply_settings)
+        grid.addWidget(self.anneal, 5, 0, 1, 2)
+        grid.addWidget(self.anneal_from, 5, 2)
         self.mode = QComboBox()
         for key, text in MODES.items():
             self.mode.addItem(text, key)
@@ -210,11 +219,20 @@ class CanvasPanel(QWidget):
         self.model, self.cfg = model, cfg
         self.player = None
         if cfg is not None:
-            self.step_size.set_value(cfg.sampler.step_size)
-            self.noise.set_value(cfg.sampler.noise)
+            sc = cfg.sampler
+            annealed = sc.schedule == "annealed"
+            if annealed:  # the finest noise level's Langevin step: a = eps, step a / sigma_min, noise sqrt(2a)
+                self.step_size.set_value(sc.eps / sc.sigma_min)
+                self.noise.set_value((2 * sc.eps) ** 0.5)
+                self.total.set_value(sc.total_steps())
+            else:
+                self.step_size.set_value(sc.step_size)
+                self.noise.set_value(sc.noise)
             is_conv = cfg.model.family == "conv"
-            self.step_size.setEnabled(is_conv)
-            self.noise.setEnabled(is_conv)
+            self.anneal.setEnabled(is_conv and annealed)
+            self.anneal.setChecked(is_conv and annealed)
+            self.anneal_from.setEnabled(is_conv and annealed)
+            self._anneal_toggled(self.anneal.isChecked())
             self.plot.setLabel("bottom", "Langevin step" if is_conv else "Gibbs sweep")
         self._update_energy_readout()
         self._update_buttons()
@@ -292,6 +310,13 @@ class CanvasPanel(QWidget):
             return
         self.energy_label.setText(f"energy {e:+.3f}  ·  more digit-like than {pct:.0f}% of real test digits")
 
+    def _anneal_toggled(self, on: bool) -> None:
+        on = on and self.anneal.isEnabled()
+        self.anneal_from.setEnabled(on)
+        self.step_size.setEnabled(not on and self.cfg is not None and self.cfg.model.family == "conv")
+        self.noise.setEnabled(not on and self.cfg is not None and self.cfg.model.family == "conv")
+        self.player = None
+
     def _mode_changed(self) -> None:
         self.surface.show_mask = self.mode.currentData() == "inpaint"
         self.surface.update()
@@ -300,11 +325,13 @@ class CanvasPanel(QWidget):
     # --- playback -----------------------------------------------------------------------------
     def _settings(self) -> PlaybackSettings | None:
         vals = [self.step_size.value(), self.noise.value(), self.total.value()]
-        if any(v is None for v in vals):
+        anneal = self.anneal.isChecked() and self.anneal.isEnabled()
+        top = self.anneal_from.value() if anneal else None
+        if any(v is None for v in vals) or (anneal and top is None):
             return None
         grad_clip = self.cfg.sampler.grad_clip if self.cfg is not None else 0.03
         return PlaybackSettings(total_steps=int(vals[2]), step_size=vals[0], noise=vals[1], grad_clip=grad_clip,
-                                record_every=self.every.value())
+                                record_every=self.every.value(), anneal_from=top)
 
     def _ensure_player(self) -> bool:
         if self.model is None:
