@@ -156,10 +156,12 @@ def cmd_train(args) -> int:
             session.trainer.update_settings(session.cfg.with_overrides(**{"train.lr": args.lr}))
     else:
         cfg = load_config(args.config) if args.config else RunConfig()
-        if args.preset:
-            from .core.presets import preset_config
+        from .core.presets import family_preset, preset_config
 
+        if args.preset:
             cfg = preset_config(args.preset, cfg)
+        elif args.model and args.model != cfg.model.family and not args.config:
+            cfg = preset_config(family_preset(args.model), cfg)
         if args.model:
             overrides["model.family"] = args.model
         if args.digits:

@@ -62,7 +62,8 @@ class SamplerConfig:
     sigma_min: float = 0.02
     levels: int = 10
     steps_per_level: int = 10
-    eps: float = 1e-4  # annealed: step size at the smallest noise level
+    eps: float = 3e-4  # annealed: step size at the smallest noise level
+    sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
 
     def validate(self) -> None:
         _choice("sampler.schedule", self.schedule, SCHEDULES)
@@ -77,9 +78,12 @@ class SamplerConfig:
         _int("sampler.levels", self.levels, 1, 10_000)
         _int("sampler.steps_per_level", self.steps_per_level, 1, 100_000)
         _float("sampler.eps", self.eps, 0.0, 10.0, open_low=True)
+        _int("sampler.sample_steps", self.sample_steps, 0, 10_000_000)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step) or ``steps``."""
+        if self.sample_steps:
+            return self.sample_steps
         return self.levels * self.steps_per_level + 1 if self.schedule == "annealed" else self.steps
 
 
@@ -98,10 +102,20 @@ class TrainConfig:
     reinit_prob: float = 0.05
     data_noise: float = 0.005  # Gaussian noise added to data (Nijkamp et al.: >= Langevin noise)
     max_grad_norm: float = 0.0  # 0 = no clipping of the parameter gradient
+    ema: float = 0.999  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
+    l1: float = 0.0  # Boltzmann machines: L1 weight penalty (the sparse RBM)
+    lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
+    binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
+    pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
     seed: int = 0
     device: str = "auto"
 
     def validate(self) -> None:
+        _float("train.ema", self.ema, 0.0, 0.999999)
+        _float("train.l1", self.l1, 0.0, 10.0)
+        _float("train.lr_decay", self.lr_decay, 0.0, 1e6)
+        _choice("train.binarize", self.binarize, ("threshold", "stochastic"))
+        _float("train.pretrain_epochs", self.pretrain_epochs, 0.0, 1000.0)
         _choice("train.objective", self.objective, OBJECTIVES)
         _int("train.batch_size", self.batch_size, 1, 65_536)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)

@@ -12,7 +12,10 @@ import torch
 from torch import nn
 
 from .chain import ChainStep
+from .boltzmann import BOLTZMANN_FAMILIES
 from .config import RunConfig
+
+SUPPORTED_FAMILIES = ("conv", *BOLTZMANN_FAMILIES)
 
 
 def build_model(cfg: RunConfig) -> nn.Module:
@@ -21,6 +24,14 @@ def build_model(cfg: RunConfig) -> nn.Module:
         from .energy import ConvEnergy
 
         return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm)
+    if m.family in ("rbm", "sparse-rbm", "hopfield"):
+        from .boltzmann.rbm import RBM
+
+        return RBM(784, m.hidden[0], hidden="gaussian" if m.family == "hopfield" else "bernoulli")
+    if m.family == "dbm":
+        from .boltzmann.dbm import DBM
+
+        return DBM(784, (m.hidden[0], m.hidden[1] if len(m.hidden) > 1 else m.hidden[0]))
     raise NotImplementedError(f"model family {m.family!r} is not available yet")
 
 
@@ -33,6 +44,10 @@ def make_trainer(cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = N
         from .trainer import ConvEBMTrainer
 
         return ConvEBMTrainer(cfg, data, model=model, device=device)
+    if cfg.model.family in BOLTZMANN_FAMILIES:
+        from .boltzmann.trainer import BoltzmannTrainer
+
+        return BoltzmannTrainer(cfg, data, model=model, device=device)
     raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
 
 
@@ -40,10 +55,20 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
                  mask: torch.Tensor | None = None, generator: torch.Generator | None = None,
                  settings: Callable | None = None) -> Iterator[ChainStep]:
     """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann)."""
+    s = cfg.sampler
+    if cfg.model.family in BOLTZMANN_FAMILIES:
+        from .boltzmann.dbm import DBM, dbm_gibbs_chain
+        from .boltzmann.gibbs import gibbs_chain
+
+        n = s.total_steps() if steps is None else steps
+        if isinstance(model, DBM):
+            return dbm_gibbs_chain(model, x0, n, generator=generator, mask=mask)
+        return gibbs_chain(model, x0, n, generator=generator, mask=mask)
     if cfg.model.family == "conv":
         from .langevin import annealed_schedule, langevin_chain
 
-        s = cfg.sampler
+        if steps is None and s.sample_steps and s.schedule == "constant":
+            steps = s.sample_steps
         if s.schedule == "annealed" and settings is None:
             per_level = s.steps_per_level if steps is None else max(1, steps // s.levels)
             sched = annealed_schedule(s.sigma_max, s.sigma_min, s.levels, per_level, s.eps)

@@ -6,6 +6,8 @@
 - ``cd-uva``: maximum likelihood by contrastive divergence with a replay buffer, the recipe of
   the UvA deep-learning tutorial 8 / Du & Mordatch (2019), with its constant-step Langevin sampler.
 - ``cd-seed``: the seed project's recipe: CD initialised at the data batch (``use_cd=True``).
+- ``rbm``, ``hopfield``, ``sparse-rbm``, ``dbm``: the Boltzmann machines of seed 002, trained by
+  PCD-1 with Adam and a power-law decaying learning rate, sampled by 1000 Gibbs sweeps.
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ PRESETS: dict[str, dict] = {
         "train.lr": 1e-4, "train.beta1": 0.0, "train.negatives": "data",
     },
 }
+
+_BOLTZMANN = {
+    "train.objective": "cd", "sampler.schedule": "constant", "sampler.steps": 1, "sampler.sample_steps": 1000,
+    "sampler.grad_clip": 0.0, "train.negatives": "buffer", "train.lr": 5e-3, "train.beta1": 0.9,
+    "train.lr_decay": 1.0, "train.batch_size": 100, "train.binarize": "threshold", "model.hidden": [200],
+}
+PRESETS.update({
+    "rbm": {**_BOLTZMANN, "model.family": "rbm"},
+    "hopfield": {**_BOLTZMANN, "model.family": "hopfield", "train.lr": 1e-3},
+    "sparse-rbm": {**_BOLTZMANN, "model.family": "sparse-rbm", "train.l1": 2e-4},
+    "dbm": {**_BOLTZMANN, "model.family": "dbm", "model.hidden": [200, 200], "train.pretrain_epochs": 1.0,
+            "train.lr": 2e-3},
+})
+
+
+def family_preset(family: str) -> str:
+    """The recipe a model family starts from: 'dsm' for the convolutional EBM, its own otherwise."""
+    return "dsm" if family == "conv" else family
 
 
 def preset_config(name: str, base: RunConfig | None = None) -> RunConfig:

@@ -1,0 +1,93 @@
+"""Restricted Boltzmann machines with Bernoulli visible units.
+
+Energy E(v, h) = -b.v - v.W.h + (hidden term); the hidden units are either Bernoulli
+(the classic RBM; hidden term -c.h) or Gaussian with fixed mean 0 and variance 1 (the
+"Hopfield" model of seed 002: hidden term +||h||^2 / 2, which makes the marginal over v a
+Hopfield network with patterns W). The *free energy* F(v) = -log sum_h exp(-E(v, h)) is the
+model's energy of an image: it is what the canvas shows, what the trainer pushes down on data
+and up on fantasy particles, and what AIS integrates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class RBM(nn.Module):
+    def __init__(self, n_visible: int = 784, n_hidden: int = 200, hidden: str = "bernoulli"):
+        super().__init__()
+        if hidden not in ("bernoulli", "gaussian"):
+            raise ValueError(f"hidden units must be 'bernoulli' or 'gaussian', got {hidden!r}")
+        self.hidden_type = hidden
+        self.n_visible, self.n_hidden = n_visible, n_hidden
+        self.W = nn.Parameter(torch.randn(n_visible, n_hidden) * math.sqrt(2.0 / (n_visible + n_hidden)))
+        self.b = nn.Parameter(torch.zeros(n_visible))
+        self.c = nn.Parameter(torch.zeros(n_hidden))
+        if hidden == "gaussian":
+            self.c.requires_grad_(False)  # fixed mean 0 (variance fixed at 1)
+
+    # --- energies -----------------------------------------------------------------------------
+    @staticmethod
+    def flat(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], -1)
+
+    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        v = self.flat(v)
+        pre = v @ self.W + self.c
+        if self.hidden_type == "bernoulli":
+            return -(v @ self.b) - F.softplus(pre).sum(1)
+        return -(v @ self.b) - 0.5 * pre.pow(2).sum(1) - 0.5 * self.n_hidden * LOG_2PI
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.free_energy(x)
+
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        return self.free_energy(x)
+
+    # --- conditionals (block Gibbs) -----------------------------------------------------------
+    def hidden_mean(self, v: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+        pre = beta * (self.flat(v) @ self.W + self.c)
+        return torch.sigmoid(pre) if self.hidden_type == "bernoulli" else pre
+
+    def sample_hidden(self, v: torch.Tensor, generator=None, beta: float = 1.0) -> torch.Tensor:
+        mean = self.hidden_mean(v, beta)
+        if self.hidden_type == "bernoulli":
+            return torch.bernoulli(mean, generator=generator)
+        return mean + torch.randn(mean.shape, generator=generator, device=mean.device)
+
+    def visible_mean(self, h: torch.Tensor, beta: float = 1.0, base_bias: torch.Tensor | None = None) -> torch.Tensor:
+        pre = beta * (h @ self.W.T + self.b)
+        if base_bias is not None:
+            pre = pre + (1.0 - beta) * base_bias
+        return torch.sigmoid(pre)
+
+    def sample_visible(self, h: torch.Tensor, generator=None, beta: float = 1.0, base_bias=None) -> torch.Tensor:
+        return torch.bernoulli(self.visible_mean(h, beta, base_bias), generator=generator)
+
+    def weights_image(self):
+        """(n_hidden, 784) receptive fields for the GUI."""
+        return self.W.detach().T.float().cpu().numpy().copy()
+
+    # --- initialisation -----------------------------------------------------------------------
+    @torch.no_grad()
+    def init_from_data(self, v: torch.Tensor) -> None:
+        """Visible biases at the base rates: the model starts as the independent-pixel model."""
+        p = self.flat(v).float().mean(0).clamp(1e-3, 1 - 1e-3)
+        self.b.copy_(torch.log(p) - torch.log1p(-p))
+
+
+def exact_log_partition(rbm: RBM) -> float:
+    """log Z by enumerating the hidden states (Bernoulli hidden, at most ~20 units)."""
+    if rbm.hidden_type != "bernoulli" or rbm.n_hidden > 20:
+        raise ValueError("exact log Z needs a Bernoulli RBM with at most 20 hidden units")
+    with torch.no_grad():
+        n = rbm.n_hidden
+        states = ((torch.arange(2**n).unsqueeze(1) >> torch.arange(n)) & 1).to(rbm.W.dtype)
+        terms = states @ rbm.c + F.softplus(states @ rbm.W.T + rbm.b).sum(1)
+        return float(torch.logsumexp(terms.double(), 0))
