@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     train_s = time.monotonic() - t0
     if args.out:
         session.save()
-    model = session.trainer.model.eval()
+    model = session.trainer.export_model().eval()
     t1 = time.monotonic()
     samples = draw(model, session.cfg, args.n, seed=args.seed + 1)
     sample_s = time.monotonic() - t1

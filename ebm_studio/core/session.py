@@ -96,7 +96,7 @@ class TrainingSession:
         target = Path(run_dir) if run_dir is not None else self.run_dir
         if target is None:
             raise CheckpointError("no run directory chosen to save into")
-        save_run(target, self.trainer.model, self.trainer.cfg, trainer=self.trainer)
+        save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
         if self.log is not None and target == self.run_dir:
             self.log.flush()
         elif self.log is not None:

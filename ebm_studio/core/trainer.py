@@ -149,6 +149,10 @@ class StepTrainer:
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         raise NotImplementedError
 
+    def export_model(self) -> nn.Module:
+        """The weights to save and sample from (an average of the weights for some trainers)."""
+        return self.model
+
     def params_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
 

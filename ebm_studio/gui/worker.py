@@ -175,7 +175,7 @@ class TrainingWorker(QObject):
 
     def _emit_snapshot(self) -> None:
         trainer = self.session.trainer
-        model = copy.deepcopy(trainer.model).cpu().eval()
+        model = copy.deepcopy(trainer.export_model()).cpu().eval()
         for p in model.parameters():
             p.requires_grad_(False)
         self.snapshot_ready.emit(model, trainer.cfg.copy())
