@@ -10,12 +10,16 @@ keeps images in the pixel range; ``mask`` marks pixels held fixed at their initi
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import torch
 
+from torch import nn
+
+from .accel import sampling_mode, to_sampling_layout
 from .chain import ChainStep
 
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
@@ -65,6 +69,16 @@ def langevin_chain(
     if schedule is not None:
         schedule = list(schedule)
         steps = len(schedule)
+    with contextlib.ExitStack() as stack:
+        if isinstance(energy_fn, nn.Module):
+            stack.enter_context(sampling_mode(energy_fn))
+            x0 = to_sampling_layout(x0, energy_fn)
+        yield from _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings,
+                          yield_initial, schedule)
+
+
+def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings, yield_initial,
+           schedule) -> Iterator[ChainStep]:
     x = x0.detach().clone()
     if clamp is not None:
         x.clamp_(*clamp)
