@@ -102,8 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Score samples drawn from uniform noise by a model, or a SAMPLES.npy file.")
     e.add_argument("target", help="run directory, checkpoint, 'pretrained', or SAMPLES.npy")
     e.add_argument("--n", type=_positive_int, default=1000, help="samples to draw (model targets)")
+    e.set_defaults(init="noise")
     _add_sampler_args(e)
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
+    e.add_argument("--ais-betas", type=_positive_int, default=10000,
+                   help="RBM families: intermediate temperatures of annealed importance sampling")
 
     i = sub.add_parser("info", help="show a run's config and last metrics")
     i.add_argument("model", help="run directory, checkpoint, or 'pretrained'")
@@ -365,32 +368,44 @@ def cmd_evaluate(args) -> int:
         except (OSError, ValueError, EOFError) as exc:
             raise DataError(f"{args.target}: cannot read samples ({exc})") from None
         source = args.target
+        extra = {}
     else:
         args.model = args.target
         run, device = _open(args)
         cfg = _sampler_cfg(run, args)
-        report = _evaluate_model_report(run, cfg, args, device)
-        if report is not None:
-            _print_report(report, args)
-            return 0
         samples = draw_samples(run, cfg, args.n, lambda m, d, g: _initial(args, m, d, g), device, args.seed)
         source = f"{args.n} samples of {args.target} from uniform noise"
+        extra = _likelihood_figures(run, args)
     report = load_meter().evaluate(samples)
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps({**report.as_dict(), **extra}, indent=2))
     else:
         print(f"# {source}")
         print(report)
+        for key, value in extra.items():
+            print(f"{key:16s} {value}")
     return 0
 
 
-def _evaluate_model_report(run, cfg, args, device):
-    """Families may add their own figures (e.g. AIS log-likelihood for Boltzmann machines)."""
-    return None
+def _likelihood_figures(run, args) -> dict:
+    """RBM families: test log-likelihood by annealed importance sampling, with its standard error."""
+    from .core.boltzmann.rbm import RBM
 
+    if not isinstance(run.model, RBM):
+        return {}
+    import torch
 
-def _print_report(report, args) -> None:
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report)
+    from .core.boltzmann.ais import ais_log_partition, average_log_likelihood, base_rate_bias
+    from .core.data import load_mnist
+
+    model = run.model.cpu().float()
+    train = (load_mnist("train").images.reshape(-1, 784) > 0.5).float()
+    test = (load_mnist("test").images.reshape(-1, 784) > 0.5).float()
+    print(f"running AIS (5 independent runs of 100 chains, {args.ais_betas} temperatures)…", file=sys.stderr)
+    res = ais_log_partition(model, base_rate_bias(train), n_chains=100, n_betas=args.ais_betas, runs=5, seed=args.seed)
+    ll = average_log_likelihood(model, test, res.log_z)
+    return {"ais_log_z": round(res.log_z, 3), "ais_log_z_stderr": round(res.log_z_stderr, 3),
+            "test_log_likelihood_nats": round(ll, 3)}
 
 
 def cmd_info(args) -> int:

@@ -152,3 +152,17 @@ def test_cli_trains_an_rbm(tmp_path):
     assert main(["train", "--out", str(run), "--model", "rbm", "--steps", "5", "--limit", "200", "--quiet"]) == 0
     assert 'family = "rbm"' in (run / "config.toml").read_text()
     assert main(["sample", str(run), "--n", "4", "--steps", "3", "--out", str(tmp_path / "s.npy")]) == 0
+
+
+def test_cli_evaluate_reports_ais_log_likelihood(tmp_path, capsys):
+    import json
+
+    from ebm_studio.cli import main
+
+    run = tmp_path / "rbm"
+    assert main(["train", "--out", str(run), "--model", "rbm", "--steps", "20", "--limit", "500", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--n", "20", "--steps", "5", "--ais-betas", "300", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert -784 * math.log(2) * 1.5 < out["test_log_likelihood_nats"] < 0
+    assert out["ais_log_z_stderr"] >= 0 and out["n"] == 20
