@@ -72,7 +72,7 @@ class ChartsPanel(QWidget):
         self.loss_plot = self._plot("Loss", "loss")
         self.grad_plot = self._plot("Parameter-gradient norm", "‖∇θ‖")
         self.energy_plot = self._plot("Mean energy", "E")
-        self.energy_plot.addLegend(offset=(-10, 10))
+        self.energy_plot.addLegend(offset=(10, 5), brush=(255, 255, 255, 210), pen=(200, 200, 200), labelTextColor="#222")
         self.curves = {
             "loss": self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=1.5), name="loss"),
             "grad_norm": self.grad_plot.plot(pen=pg.mkPen("#9467bd", width=1.5), name="grad norm"),
@@ -94,7 +94,7 @@ class ChartsPanel(QWidget):
 
     def _plot(self, title: str, ylabel: str):
         p = self.glw.addPlot(row=len(self.plots), col=0)
-        p.setTitle(title, size="9pt")
+        p.setTitle(f"<span style='color:#222'>{title}</span>", size="10pt")
         p.setLabel("left", ylabel)
         p.showGrid(x=True, y=True, alpha=0.25)
         p.setMenuEnabled(True)

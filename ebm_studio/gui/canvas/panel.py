@@ -156,11 +156,13 @@ class CanvasPanel(QWidget):
 
         # right side: energy trace, chains, film strip -----------------------------------------
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setTitle("Energy along the chain", size="9pt")
+        self.plot.setTitle("<span style='color:#222'>Energy along the chain</span>", size="10pt")
+        self.plot.setToolTip("Energy of each chain's image after every step. Annealing first adds noise "
+                             "(the energy jumps up), then cools down: the image descends into a valley.")
         self.plot.setLabel("bottom", "Langevin step")
         self.plot.setLabel("left", "E(x)")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 210), pen=(200, 200, 200), labelTextColor="#222")
         self.band = pg.FillBetweenItem(pg.PlotDataItem([], []), pg.PlotDataItem([], []), brush=(31, 119, 180, 50))
         self.lo_curve, self.hi_curve = self.band.curves
         self.plot.addItem(self.band)
