@@ -25,6 +25,7 @@ from torch import nn
 from .atomic import atomic_write_bytes, atomic_write_text
 from .config import RunConfig, config_to_toml, load_config
 from .errors import CheckpointError, ConfigError
+from .files import checked_size
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.toml"
@@ -54,14 +55,7 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
     from safetensors import safe_open
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read ({exc})") from None
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder, not a safetensors file")
+    size = checked_size(path, CheckpointError, "a safetensors file")
     if size < 8:
         raise CheckpointError(f"{path}: truncated (only {size} bytes)")
     if size > MAX_CHECKPOINT_BYTES:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import checked_size
 
 MAX_IMAGE_PIXELS = 40_000_000  # ~ a 6300x6300 image; anything bigger is refused before decoding
 MAX_IMAGE_BYTES = 200 * 1024 * 1024
@@ -26,14 +27,7 @@ def load_image_file(path: str | os.PathLike) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, not an image")
+    size = checked_size(path, DataError, "an image")
     if size > MAX_IMAGE_BYTES:
         raise DataError(f"{path}: file is {size} bytes; images over {MAX_IMAGE_BYTES} bytes are refused")
     try:
