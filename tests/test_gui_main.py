@@ -1,4 +1,4 @@
-"""The studio window, driven offscreen with pytest-qt."""
+"""The studio window, driven offscreen with pytest-qt (tiny nets, 256 images, a few steps)."""
 
 import numpy as np
 import pytest
@@ -12,42 +12,59 @@ TINY = {"model.width": 4, "train.batch_size": 16, "sampler.steps": 3, "train.buf
         "train.lr": 1e-3}
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def make_window(tmp_path, monkeypatch, confirm="discard", restore=False, settings_name="settings.ini"):
     monkeypatch.setenv("EBM_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
     from ebm_studio.gui.main_window import MainWindow
 
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, load_pretrained=False, restore_state=False, confirm_close=lambda: "discard")
-    w.training.set_config(RunConfig().with_overrides(**TINY))
-    w.training.budget_kind.setCurrentText("unlimited")
+    settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, load_pretrained=False, restore_state=restore, confirm_close=lambda: confirm)
+    if not restore:
+        w.training.set_config(RunConfig().with_overrides(**TINY))
+        w.training.budget_kind.setCurrentText("unlimited")
+    return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    w = make_window(tmp_path, monkeypatch)
     qtbot.addWidget(w)
     w.show()
     yield w
     w.confirm_close = lambda: "discard"
     w.close()
-    assert w.thread is None or not w.thread.isRunning()
+    assert _thread_done(w.thread)
 
 
 def _points(w):
     return w.charts.n_points
 
 
+def _thread_done(thread) -> bool:
+    """True once the QThread has finished (or was already deleted, which only happens after)."""
+    import shiboken6
+
+    return thread is None or not shiboken6.isValid(thread) or thread.isFinished()
+
+
+# --- run controls ---------------------------------------------------------------------------------
 def test_start_pause_resume_stop(window, qtbot):
     window.start()
     qtbot.waitUntil(lambda: _points(window) >= 5, timeout=20000)
+    assert window.state == "running"
     window.toggle_pause()
     qtbot.waitUntil(lambda: window.state == "paused", timeout=5000)
     n = _points(window)
     qtbot.wait(600)
     assert _points(window) == n, "steps kept arriving while paused"
+    assert window.session.trainer.step == n
     window.toggle_pause()
     qtbot.waitUntil(lambda: _points(window) > n + 2, timeout=10000)
     thread = window.thread
     window.stop()
-    assert window.worker is None and not thread.isRunning()
+    assert window.worker is None and _thread_done(thread)
     assert window.state == "stopped"
     assert (window.session.run_dir / "model.safetensors").exists()  # a stopped run is saved
+    assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
 
 
 def test_step_while_paused_advances_exactly_one(window, qtbot):
@@ -60,20 +77,52 @@ def test_step_while_paused_advances_exactly_one(window, qtbot):
     qtbot.wait(300)
     assert _points(window) == 2
     assert window.session.trainer.step == 2
+    assert window.state == "paused"
+    assert window.model is not None  # each single step hands the canvas/gallery a fresh copy
+
+
+def test_toolbar_stop_does_not_block_and_the_thread_ends(window, qtbot):
+    window.start()
+    qtbot.waitUntil(lambda: _points(window) >= 2, timeout=20000)
+    thread = window.thread
+    window.stop_action.trigger()  # returns at once; the worker stops after the current step
+    assert window.state in ("stopping", "stopped")
+    assert not window.stop_action.isEnabled()
+    qtbot.waitUntil(lambda: window.worker is None and window.state == "stopped", timeout=10000)
+    assert _thread_done(thread)
+
+
+def test_budget_in_steps_ends_the_run_by_itself(window, qtbot):
+    window.training.budget_kind.setCurrentText("steps")
+    window.training.budget_value.setText("4")
+    window.start()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20000)
+    assert _points(window) == 4 and window.session.trainer.step == 4
+    assert window.state == "stopped"
+    assert (window.session.run_dir / "trainer.safetensors").exists()
 
 
 def test_invalid_input_disables_start(window, qtbot):
     assert window.start_action.isEnabled()
     window.training.lr.setText("nan")
-    assert not window.start_action.isEnabled()
+    assert not window.start_action.isEnabled() and not window.step_action.isEnabled()
     assert "learning rate" in window.training.message.text()
+    assert "border" in window.training.lr.styleSheet()  # the field shows it is wrong
     window.training.lr.setText("-1")
     assert not window.start_action.isEnabled()
     window.training.lr.setText("0.001")
     assert window.start_action.isEnabled()
+    assert window.training.lr.styleSheet() == ""
+    window.training.eps.setText("-0.5")  # a sampler setting: no negative step sizes
+    assert not window.start_action.isEnabled()
+    assert "eps" in window.training.message.text()
+    window.training.eps.setText("0.0003")
+    assert window.start_action.isEnabled()
     for cb in window.training.digit_boxes:
         cb.setChecked(False)
     assert not window.start_action.isEnabled()
+    window.start()  # even if called directly, an invalid config starts nothing
+    assert window.worker is None
 
 
 def test_live_settings_reach_the_trainer(window, qtbot):
@@ -81,33 +130,51 @@ def test_live_settings_reach_the_trainer(window, qtbot):
     qtbot.waitUntil(lambda: _points(window) >= 2, timeout=20000)
     window.training.lr.setText("0.0005")
     window.training.lr.editingFinished.emit()
+    window.training.eps.setText("0.0002")
+    window.training.eps.editingFinished.emit()
     qtbot.waitUntil(lambda: window.session.trainer.lr == 0.0005, timeout=10000)
+    qtbot.waitUntil(lambda: window.session.trainer.cfg.sampler.eps == 0.0002, timeout=10000)
+    assert not window.training.width.isEnabled()  # structure is locked during a run
     window.stop()
+    assert window.session.cfg.train.lr == 0.0005
 
 
-def test_export_grid_png_size(window, qtbot, tmp_path):
-    from PIL import Image
+# --- errors keep the app alive ----------------------------------------------------------------------
+def test_bad_data_source_reports_error_and_app_keeps_running(window, qtbot, tmp_path):
+    window.training._set_source(str(tmp_path / "no-such-folder"))
+    window.start()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20000)
+    assert window.state == "error"
+    assert "no-such-folder" in window.last_error
+    assert "ERROR" in window.log.toPlainText()
+    window.training._set_source("mnist")
+    window.start()  # the same window trains fine afterwards
+    qtbot.waitUntil(lambda: _points(window) >= 1, timeout=20000)
 
-    window.samples.show_samples(np.random.rand(12, 28, 28).astype(np.float32), "test")
-    out = tmp_path / "grid.png"
-    size = window.samples.export(str(out), rows=3, cols=4, scale=2, title=False)
-    assert Image.open(out).size == size == ((4 * 28 + 5 * 2) * 2, (3 * 28 + 4 * 2) * 2)
 
+def test_divergence_error_keeps_last_good_weights(window, qtbot):
+    import torch
 
-def test_open_save_roundtrip(window, qtbot, tmp_path):
+    from ebm_studio.core.checkpoint import load_run
+    from ebm_studio.core.errors import DivergenceError
+
     window.step()
-    qtbot.waitUntil(lambda: _points(window) == 1, timeout=20000)
-    window.stop()
-    target = tmp_path / "saved"
-    assert window.save_checkpoint(str(target))
-    saved_cfg = window.session.cfg
-    window.reset()
-    window.training.lr.setText("0.01")
-    assert window.open_path(str(target))
-    assert window.training.config().train.lr == saved_cfg.train.lr
-    assert window.training.config().model == saved_cfg.model
-    assert window.model is not None and _points(window) == 1
-    assert str(target) in window._recent()
+    qtbot.waitUntil(lambda: _points(window) == 1 and window.state == "paused", timeout=20000)
+    trainer = window.session.trainer
+
+    def explode():  # weights turn to NaN and the guard gives up, as after repeated divergence
+        with torch.no_grad():
+            for p in trainer.model.parameters():
+                p.fill_(float("nan"))
+        raise DivergenceError("training keeps diverging (test)")
+
+    trainer.train_step = explode  # safe: the worker is paused between two steps
+    window.step()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert window.state == "error" and "keeps diverging" in window.last_error
+    assert trainer.params_finite()  # the last good state was restored before saving
+    run = load_run(window.session.run_dir)
+    assert all(torch.isfinite(t).all() for t in run.model.state_dict().values())
 
 
 def test_open_corrupt_run_shows_error_and_keeps_running(window, tmp_path):
@@ -117,32 +184,184 @@ def test_open_corrupt_run_shows_error_and_keeps_running(window, tmp_path):
     (bad / "model.safetensors").write_bytes(b"junk" * 10)
     assert not window.open_path(str(bad))
     assert "model.safetensors" in window.last_error
+    assert not window.open_path(str(tmp_path / "missing"))
+    assert window.start_action.isEnabled()
 
 
+# --- files ----------------------------------------------------------------------------------------
+def test_export_grid_png_size(window, qtbot, tmp_path):
+    from PIL import Image
+
+    window.samples.show_samples(np.random.rand(12, 28, 28).astype(np.float32), "test")
+    out = tmp_path / "grid.png"
+    size = window.samples.export(str(out), rows=3, cols=4, scale=2, title=False)
+    assert Image.open(out).size == size == ((4 * 28 + 5 * 2) * 2, (3 * 28 + 4 * 2) * 2)
+
+
+def test_open_save_roundtrip_and_continue(window, qtbot, tmp_path):
+    window.step()
+    qtbot.waitUntil(lambda: _points(window) == 1, timeout=20000)
+    window.stop()
+    target = tmp_path / "saved"
+    assert window.save_checkpoint(str(target))
+    saved_cfg = window.session.cfg
+    window.reset()
+    assert _points(window) == 0 and window.session is None
+    window.training.lr.setText("0.01")
+    assert window.open_path(str(target / "model.safetensors"))  # a checkpoint file works as well as its folder
+    assert window.training.config().train.lr == saved_cfg.train.lr
+    assert window.training.config().model == saved_cfg.model
+    assert window.model is not None and _points(window) == 1
+    assert str(target / "model.safetensors") in window._recent()
+    window.step()  # Start/Step continue the opened run where it stopped
+    qtbot.waitUntil(lambda: _points(window) == 2, timeout=20000)
+    window.stop()
+    assert window.session.trainer.step == 2 and window.session.run_dir == target
+
+
+def test_save_and_load_config_toml(window, tmp_path):
+    from ebm_studio.core.config import load_config
+
+    window.training.lr.setText("0.0042")
+    path = tmp_path / "cfg.toml"
+    assert window.save_config(str(path))
+    assert load_config(path).train.lr == 0.0042
+    window.training.lr.setText("0.1")
+    assert window.load_config_file(str(path))
+    assert window.training.lr.value() == 0.0042
+    path.write_text("[train]\nlr = nan\n")
+    assert not window.load_config_file(str(path))
+    assert "lr" in window.last_error
+
+
+def test_settings_and_geometry_persist(qtbot, tmp_path, monkeypatch):
+    w = make_window(tmp_path, monkeypatch)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(1300, 850)
+    w.training.lr.setText("0.0033")
+    w.training.budget_kind.setCurrentText("minutes")
+    w.training.budget_value.setText("7")
+    w.close()
+    w2 = make_window(tmp_path, monkeypatch, restore=True)
+    qtbot.addWidget(w2)
+    assert w2.training.lr.value() == 0.0033
+    assert w2.training.budget_kind.currentText() == "minutes" and w2.training.budget_value.text() == "7"
+    # restored, not the 1600x940 default (the offscreen platform adjusts for its own frame margins)
+    assert abs(w2.width() - 1300) <= 100 and abs(w2.height() - 850) <= 100
+    w2.close()
+
+
+# --- closing ----------------------------------------------------------------------------------------
 def test_close_mid_training_saves_and_joins(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("EBM_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    from ebm_studio.gui.main_window import MainWindow
-
-    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), load_pretrained=False,
-                   restore_state=False, confirm_close=lambda: "save")
-    w.training.set_config(RunConfig().with_overrides(**TINY))
-    w.training.budget_kind.setCurrentText("unlimited")
+    w = make_window(tmp_path, monkeypatch, confirm="save")
     w.show()
     w.start()
     qtbot.waitUntil(lambda: _points(w) >= 2, timeout=20000)
     thread = w.thread
     w.close()
-    assert not thread.isRunning()
+    assert _thread_done(thread) and w.worker is None
     assert (w.session.run_dir / "model.safetensors").exists()
     assert (w.session.run_dir / "trainer.safetensors").exists()
 
 
+def test_close_cancelled_keeps_training(window, qtbot):
+    window.start()
+    qtbot.waitUntil(lambda: _points(window) >= 1, timeout=20000)
+    window.confirm_close = lambda: "cancel"
+    window.close()
+    assert window.isVisible() and window.worker is not None
+    n = _points(window)
+    qtbot.waitUntil(lambda: _points(window) > n, timeout=10000)
+
+
+# --- families, charts and gallery ---------------------------------------------------------------
+def test_family_choice_applies_its_recipe(window):
+    from ebm_studio.core.families import SUPPORTED_FAMILIES
+
+    if "rbm" not in SUPPORTED_FAMILIES:
+        pytest.skip("Boltzmann machines not available")
+    t = window.training
+    t.family.setCurrentIndex(t.family.findData("rbm"))
+    cfg = t.config()
+    assert cfg.model.family == "rbm" and cfg.train.objective == "cd" and cfg.sampler.schedule == "constant"
+    assert not t.step_size.isEnabled() and t.steps.isEnabled()  # Gibbs sweeps, no Langevin step size
+    t.family.setCurrentIndex(t.family.findData("conv"))
+    cfg = t.config()
+    assert cfg.model.family == "conv" and cfg.train.objective == "dsm" and cfg.train.lr == RunConfig().train.lr
+
+
+def test_boltzmann_training_through_the_window(window, qtbot):
+    from ebm_studio.core.families import SUPPORTED_FAMILIES
+
+    if "rbm" not in SUPPORTED_FAMILIES:
+        pytest.skip("Boltzmann machines not available")
+    t = window.training
+    t.family.setCurrentIndex(t.family.findData("rbm"))
+    t.set_config(t.config().with_overrides(**{"model.hidden": [8], "data.limit": 200, "train.batch_size": 20}))
+    t.budget_kind.setCurrentText("steps")
+    t.budget_value.setText("3")
+    window.start()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20000)
+    assert _points(window) == 3
+    assert window.charts.labels["e_data"] == "F(data)"  # free energies for Boltzmann machines
+    assert "Gibbs" in window.samples.caption.text()
+    assert window.model is not None and hasattr(window.model, "weights_image")
+
+
+def test_charts_readout_csv_and_event_marks(window, tmp_path):
+    charts = window.charts
+    recs = [{"step": i, "epoch": i / 10, "loss": 1.0 / i, "grad_norm": float(i), "e_data": -i, "e_samples": i,
+             "event": "diverged (test)" if i == 3 else None} for i in range(1, 6)]
+    charts.add_records(recs)
+    assert charts.n_points == 5 and charts.event_steps == [3]
+    assert "step 2" in charts.show_readout(2.2) and "+0.5" in charts.readout.text()
+    charts.log_y.setChecked(True)
+    charts.smooth.setChecked(False)
+    charts.export_csv(str(tmp_path / "m.csv"))
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    assert lines[0] == "step,loss,grad_norm,e_data,e_samples" and len(lines) == 6
+    assert lines[3].split(",")[:3] == ["3", "0.333333333", "3"]
+    charts.clear()
+    assert charts.n_points == 0 and charts.event_steps == []
+
+
+def test_generate_during_training_uses_a_fresh_copy(window, qtbot):
+    window.start()
+    qtbot.waitUntil(lambda: _points(window) >= 2, timeout=20000)
+    window.samples.n.set_value(6)
+    window.samples.steps.set_value(10)
+    window.samples.generate()
+    qtbot.waitUntil(lambda: "model at step" in window.samples.caption.text(), timeout=20000)
+    assert window.samples.samples.shape == (6, 28, 28)
+    assert not window.samples.live.isChecked()  # the result stays on screen, live stream paused
+    assert window.worker is not None and window.state == "running"
+
+
+def test_receptive_field_hook_shows_weights(window):
+    class View:
+        def __init__(self):
+            self.got = None
+
+        def set_weights(self, w):
+            self.got = w
+
+    class FakeRBM:
+        def weights_image(self):
+            return np.ones((3, 784), np.float32)
+
+    window.fields_view = View()
+    window._update_family_views(FakeRBM())
+    assert window.fields_view.got.shape == (3, 784)
+    assert not window.fields_dock.isHidden()
+
+
 def test_screenshot(window, qtbot, tmp_path):
     window.start()
-    qtbot.waitUntil(lambda: _points(window) >= 3, timeout=20000)
-    window.stop()
+    qtbot.waitUntil(lambda: _points(window) >= 3 and window.samples.samples.size > 0, timeout=20000)
     out = tmp_path / "studio.png"
     assert window.grab().save(str(out))
+    window.stop()
     from PIL import Image
 
     img = np.asarray(Image.open(out).convert("L"))

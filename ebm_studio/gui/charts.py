@@ -1,9 +1,11 @@
-"""Live training charts: loss, parameter-gradient norm, and E(data) vs E(samples).
+"""Live training charts: loss, parameter-gradient norm, and the energies of data vs samples.
 
 Plot items are created once and updated with ``setData`` from growing numpy arrays; pyqtgraph's
 clip-to-view and peak downsampling keep long runs fast. The x axes are linked (one step axis),
-a crosshair read-out shows values under the mouse, a checkbox switches to log scale, and the
-data export as CSV.
+a crosshair read-out shows values under the mouse, steps where the trainer reported an event
+(a divergence recovered, a phase change) are marked, a smoothed trend (an exponential moving
+average, as TensorBoard draws it) is laid over the faint raw curve, a checkbox switches the
+gradient norm to log scale, and the data export as CSV.
 """
 
 from __future__ import annotations
@@ -19,6 +21,24 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPush
 from ..core.atomic import atomic_write_text
 
 SERIES = ["loss", "grad_norm", "e_data", "e_samples"]
+COLORS = {"loss": "#1f77b4", "grad_norm": "#9467bd", "e_data": "#2ca02c", "e_samples": "#d62728"}
+SMOOTHING = 0.9  # EMA weight of the trend line
+MAX_EVENT_MARKS = 200
+
+# What E(data) / E(samples) mean for each kind of training (see the trainers' docstrings).
+ENERGY_LABELS = {
+    "cd": ("E(data)", "E(samples)"),
+    "dsm": ("E(clean data)", "E(noised data)"),
+    "boltzmann": ("F(data)", "F(fantasy)"),
+}
+
+
+def energy_labels(cfg) -> tuple[str, str]:
+    if cfg is None:
+        return ENERGY_LABELS["cd"]
+    if cfg.model.family != "conv":
+        return ENERGY_LABELS["boltzmann"]
+    return ENERGY_LABELS.get(cfg.train.objective, ENERGY_LABELS["cd"])
 
 
 class _Series:
@@ -45,6 +65,35 @@ class _Series:
         self.n = 0
 
 
+class _Smoother:
+    """Debiased exponential moving average, updated incrementally (non-finite values skipped)."""
+
+    def __init__(self, weight: float = SMOOTHING):
+        self.weight = weight
+        self.series = _Series()
+        self.clear()
+
+    def clear(self) -> None:
+        self.series.clear()
+        self._acc, self._norm = 0.0, 0.0
+
+    def extend(self, values) -> None:
+        out = np.empty(len(values))
+        w = self.weight
+        for i, v in enumerate(values):
+            if np.isfinite(v):
+                self._acc = w * self._acc + (1 - w) * v
+                self._norm = w * self._norm + (1 - w)
+            out[i] = self._acc / self._norm if self._norm > 0 else np.nan
+        self.series.extend(out)
+
+
+def _pen(color: str, width: float = 1.6, alpha: int = 255):
+    c = pg.mkColor(color)
+    c.setAlpha(alpha)
+    return pg.mkPen(c, width=width)
+
+
 class ChartsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -53,33 +102,42 @@ class ChartsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
+        self.glw.setMinimumSize(320, 360)
         layout.addWidget(self.glw, 1)
         self.readout = QLabel("hover a chart to read values")
         self.readout.setStyleSheet("color: #555;")
         bar = QHBoxLayout()
-        self.log_y = QCheckBox("log scale (|grad|)")
+        self.smooth = QCheckBox("smooth")
+        self.smooth.setChecked(True)
+        self.smooth.setToolTip(f"Draw a trend line (exponential moving average, weight {SMOOTHING}) over the raw values")
+        self.smooth.toggled.connect(self._smooth_toggled)
+        self.log_y = QCheckBox("log ‖∇θ‖")
+        self.log_y.setToolTip("Logarithmic scale for the gradient-norm chart")
         self.log_y.toggled.connect(self._set_log)
         export = QPushButton("Export CSV…")
+        export.setToolTip("Save every charted value (step, loss, gradient norm, energies) as CSV")
         export.clicked.connect(self.export_csv_dialog)
         bar.addWidget(self.readout, 1)
+        bar.addWidget(self.smooth)
         bar.addWidget(self.log_y)
         bar.addWidget(export)
         layout.addLayout(bar)
 
         self.steps = _Series()
         self.data = {k: _Series() for k in SERIES}
+        self.trend = {k: _Smoother() for k in SERIES}
+        self.event_steps: list[int] = []
         self.plots = []
-        self.loss_plot = self._plot("Loss", "loss")
-        self.grad_plot = self._plot("Parameter-gradient norm", "‖∇θ‖")
-        self.energy_plot = self._plot("Mean energy", "E")
-        self.energy_plot.addLegend(offset=(10, 5), brush=(255, 255, 255, 210), pen=(200, 200, 200), labelTextColor="#222")
-        self.curves = {
-            "loss": self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=1.5), name="loss"),
-            "grad_norm": self.grad_plot.plot(pen=pg.mkPen("#9467bd", width=1.5), name="grad norm"),
-            "e_data": self.energy_plot.plot(pen=pg.mkPen("#2ca02c", width=1.5), name="E(data)"),
-            "e_samples": self.energy_plot.plot(pen=pg.mkPen("#d62728", width=1.5), name="E(samples)"),
-        }
-        for c in self.curves.values():
+        self.loss_plot = self._plot("loss")
+        self.grad_plot = self._plot("‖∇θ‖")
+        self.energy_plot = self._plot("mean energy")
+        self.plot_of = {"loss": self.loss_plot, "grad_norm": self.grad_plot,
+                        "e_data": self.energy_plot, "e_samples": self.energy_plot}
+        self.curves, self.trend_curves = {}, {}
+        for k in SERIES:
+            self.curves[k] = self.plot_of[k].plot(pen=_pen(COLORS[k], 1.6))
+            self.trend_curves[k] = self.plot_of[k].plot(pen=_pen(COLORS[k], 2.2))
+        for c in (*self.curves.values(), *self.trend_curves.values()):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
         for p in self.plots[1:]:
@@ -89,17 +147,36 @@ class ChartsPanel(QWidget):
         for p in self.plots:
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine))
             p.addItem(line, ignoreBounds=True)
+            line.hide()
             self._vlines.append(line)
+        self._event_lines: list = []
+        self.set_energy_labels(*ENERGY_LABELS["cd"])
         self._proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+        self._smooth_toggled(True)
 
-    def _plot(self, title: str, ylabel: str):
+    def _plot(self, ylabel: str):
         p = self.glw.addPlot(row=len(self.plots), col=0)
-        p.setTitle(f"<span style='color:#222'>{title}</span>", size="10pt")
         p.setLabel("left", ylabel)
         p.showGrid(x=True, y=True, alpha=0.25)
         p.setMenuEnabled(True)
+        p.getAxis("left").setWidth(54)
         self.plots.append(p)
         return p
+
+    def set_energy_labels(self, data_label: str, samples_label: str) -> None:
+        """Name the two energy curves (their meaning differs between CD, DSM and Boltzmann machines)."""
+        self.labels = {"loss": "loss", "grad_norm": "‖∇θ‖", "e_data": data_label, "e_samples": samples_label}
+
+        def swatch(k):
+            return f"<span style='color:{COLORS[k]}'>━ {self.labels[k]}</span>"
+
+        self.loss_plot.setTitle("<b>Loss</b>", size="10pt", color="#333")
+        self.grad_plot.setTitle("<b>Parameter-gradient norm</b>", size="10pt", color="#333")
+        self.energy_plot.setTitle(f"<b>Mean energy</b> &nbsp; {swatch('e_data')} &nbsp; {swatch('e_samples')}",
+                                  size="10pt", color="#333")
+
+    def set_config(self, cfg) -> None:
+        self.set_energy_labels(*energy_labels(cfg))
 
     # --- data ---------------------------------------------------------------------------------
     def add_records(self, records: list[dict]) -> None:
@@ -107,13 +184,39 @@ class ChartsPanel(QWidget):
             return
         self.steps.extend([r["step"] for r in records])
         for k in SERIES:
-            self.data[k].extend([r[k] for r in records])
+            values = [r[k] for r in records]
+            self.data[k].extend(values)
+            self.trend[k].extend(values)
+        for r in records:
+            if r.get("event") and len(self.event_steps) < MAX_EVENT_MARKS:
+                self._mark_event(int(r["step"]), str(r["event"]))
+        self._redraw()
+
+    def _mark_event(self, step: int, text: str) -> None:
+        self.event_steps.append(step)
+        for p in self.plots:
+            line = pg.InfiniteLine(pos=step, angle=90, movable=False,
+                                   pen=pg.mkPen("#e6550d", width=1, style=Qt.PenStyle.DotLine))
+            line.setToolTip(f"step {step}: {text}")
+            p.addItem(line, ignoreBounds=True)
+            self._event_lines.append((p, line))
+
+    def _smooth_toggled(self, on: bool) -> None:
+        """With the trend shown, the raw values fade into the background."""
+        for k in SERIES:
+            self.curves[k].setPen(_pen(COLORS[k], 1.0, 80) if on else _pen(COLORS[k], 1.6))
+            self.trend_curves[k].setVisible(on)
+        self._redraw()
+
+    def _redraw(self) -> None:
         x = self.steps.view()
-        for k, curve in self.curves.items():
-            y = self.data[k].view()
-            if k == "grad_norm" and self.log_y.isChecked():
-                y = np.maximum(y, 1e-12)
-            curve.setData(x, y)
+        log = self.log_y.isChecked()
+        for k in SERIES:
+            y, t = self.data[k].view(), self.trend[k].series.view()
+            if k == "grad_norm" and log:
+                y, t = np.maximum(y, 1e-12), np.maximum(t, 1e-12)
+            self.curves[k].setData(x, y)
+            self.trend_curves[k].setData(x, t)
 
     def set_history(self, records: list[dict]) -> None:
         self.clear()
@@ -123,19 +226,27 @@ class ChartsPanel(QWidget):
         self.steps.clear()
         for s in self.data.values():
             s.clear()
-        for c in self.curves.values():
-            c.setData([], [])
+        for s in self.trend.values():
+            s.clear()
+        for p, line in self._event_lines:
+            p.removeItem(line)
+        self._event_lines.clear()
+        self.event_steps.clear()
+        for line in self._vlines:
+            line.hide()
+        self.readout.setText("hover a chart to read values")
+        self._redraw()
 
     @property
     def n_points(self) -> int:
         return self.steps.n
 
+    def last(self, key: str) -> float | None:
+        return float(self.data[key].view()[-1]) if self.steps.n else None
+
     def _set_log(self, on: bool) -> None:
         self.grad_plot.setLogMode(y=on)
-        self.add_records([])
-        if self.steps.n:
-            y = self.data["grad_norm"].view()
-            self.curves["grad_norm"].setData(self.steps.view(), np.maximum(y, 1e-12) if on else y)
+        self._redraw()
 
     def _mouse_moved(self, evt) -> None:
         pos = evt[0]
@@ -144,14 +255,23 @@ class ChartsPanel(QWidget):
         for p in self.plots:
             if p.sceneBoundingRect().contains(pos):
                 x = p.vb.mapSceneToView(pos).x()
-                steps = self.steps.view()
-                i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
-                for line in self._vlines:
-                    line.setPos(steps[i])
-                d = {k: self.data[k].view()[i] for k in SERIES}
-                self.readout.setText(f"step {int(steps[i])}:  loss {d['loss']:+.4g}   ‖∇θ‖ {d['grad_norm']:.4g}   "
-                                     f"E(data) {d['e_data']:+.4g}   E(samples) {d['e_samples']:+.4g}")
+                self.show_readout(x)
                 return
+
+    def show_readout(self, x: float) -> str:
+        """Move the crosshair to the recorded step nearest ``x`` and describe its values."""
+        steps = self.steps.view()
+        i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
+        if i > 0 and abs(steps[i - 1] - x) < abs(steps[i] - x):
+            i -= 1
+        for line in self._vlines:
+            line.setPos(steps[i])
+            line.show()
+        d = {k: self.data[k].view()[i] for k in SERIES}
+        text = (f"step {int(steps[i])}:  loss {d['loss']:+.4g}   ‖∇θ‖ {d['grad_norm']:.4g}   "
+                f"{self.labels['e_data']} {d['e_data']:+.4g}   {self.labels['e_samples']} {d['e_samples']:+.4g}")
+        self.readout.setText(text)
+        return text
 
     # --- export -------------------------------------------------------------------------------
     def csv_text(self) -> str:
@@ -169,4 +289,7 @@ class ChartsPanel(QWidget):
     def export_csv_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export chart data", "training_metrics.csv", "CSV (*.csv)")
         if path:
-            self.export_csv(path)
+            try:
+                self.export_csv(path)
+            except OSError as exc:
+                self.readout.setText(f"could not export: {exc}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.export import tile_grid
@@ -23,6 +23,7 @@ class ImageGrid(QWidget):
         self.cols = cols
         self.images = np.zeros((0, 28, 28), np.float32)
         self._qimage: QImage | None = None
+        self.placeholder = "no samples yet"
         self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -41,15 +42,22 @@ class ImageGrid(QWidget):
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), Qt.GlobalColor.black)
+        p.fillRect(self.rect(), self.palette().window())
         if self._qimage is None:
             p.setPen(Qt.GlobalColor.gray)
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no samples yet")
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             return
+        target = self.image_rect()
+        p.fillRect(target.adjusted(-3, -3, 3, 3), QColor("#202020"))
+        whole = target.width() % self._qimage.width() == 0
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not whole)
+        p.drawImage(target, self._qimage)
+
+    def image_rect(self) -> QRect:
+        """Where the grid is drawn: centred, scaled by a whole factor from 2x up (crisp pixels)."""
         iw, ih = self._qimage.width(), self._qimage.height()
-        scale = max(1, min(self.width() // iw, self.height() // ih)) if min(self.width() // iw, self.height() // ih) >= 1 \
-            else min(self.width() / iw, self.height() / ih)
-        w, h = int(iw * scale), int(ih * scale)
-        x, y = (self.width() - w) // 2, (self.height() - h) // 2
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        p.drawImage(self.rect().adjusted(x, y, -(self.width() - w - x), -(self.height() - h - y)), self._qimage)
+        room_w, room_h = max(1, self.width() - 8), max(1, self.height() - 8)
+        fit = min(room_w / iw, room_h / ih)
+        scale = float(int(fit)) if fit >= 2 else fit
+        w, h = max(1, int(iw * scale)), max(1, int(ih * scale))
+        return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)

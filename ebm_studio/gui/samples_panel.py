@@ -26,6 +26,29 @@ def generate_samples(model, cfg, n: int, steps: int, seed: int) -> np.ndarray:
     return last.x[:, 0].detach().float().cpu().numpy().copy()
 
 
+def live_caption(cfg) -> str:
+    """What the live gallery shows during training, in the words of the objective being trained."""
+    if cfg is None:
+        return "Live samples from the training run"
+    t, s = cfg.train, cfg.sampler
+    start = {"buffer": "replay-buffer chains", "data": "chains started at the data batch",
+             "noise": "chains started from noise"}[t.negatives]
+    if cfg.model.family != "conv":
+        return f"Live fantasy particles: {start} after {s.steps} Gibbs sweep(s) (visible means)"
+    if t.objective == "dsm":
+        return "Live: noised training digits, denoised in one step by the model (Tweedie)"
+    return f"Live negative samples: {start} after {s.steps} Langevin steps"
+
+
+def sampler_summary(cfg) -> str:
+    s = cfg.sampler
+    if cfg.model.family != "conv":
+        return "Gibbs sampling"
+    if s.schedule == "annealed":
+        return f"annealed Langevin σ {s.sigma_max:g}→{s.sigma_min:g}, {s.levels}×{s.steps_per_level} steps, ε {s.eps:g}"
+    return f"Langevin step size {s.step_size:g}, noise {s.noise:g}"
+
+
 class ExportDialog(QDialog):
     def __init__(self, n: int, parent=None):
         super().__init__(parent)
@@ -67,8 +90,15 @@ class SamplesPanel(QWidget):
         self.source = "none"
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.caption = QLabel("Live negative samples appear here during training.")
-        layout.addWidget(self.caption)
+        top = QHBoxLayout()
+        self.caption = QLabel("Live samples appear here during training; Generate draws fresh ones.")
+        self.caption.setWordWrap(True)
+        self.live = QCheckBox("live")
+        self.live.setChecked(True)
+        self.live.setToolTip("Follow the training run's samples as they change (uncheck to freeze the view)")
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.live)
+        layout.addLayout(top)
         self.grid = ImageGrid(cols=8)
         layout.addWidget(self.grid, 1)
         row = QHBoxLayout()
@@ -92,19 +122,35 @@ class SamplesPanel(QWidget):
         row.addWidget(self.export_btn)
         layout.addLayout(row)
         self.report = QLabel("")
+        self.report.setWordWrap(True)
         self.report.setStyleSheet("font-family: monospace; color: #333;")
         layout.addWidget(self.report)
         self._busy = False
+        self.fresh_model_hook = None  # callable -> True if a fresh model copy will arrive via generate_with
+        self._training = False
+        self._update_buttons()
+
+    def set_training_active(self, active: bool) -> None:
+        self._training = active
+        if active:
+            self.live.setChecked(True)
         self._update_buttons()
 
     def set_model(self, model, cfg) -> None:
+        """A CPU copy of the model to sample from (never the one being trained) and its config."""
+        old = self.cfg
         self.model, self.cfg = model, cfg
+        if cfg is not None and (old is None or old.model.family != cfg.model.family
+                                or old.sampler.schedule != cfg.sampler.schedule):
+            self.steps.set_value(min(cfg.sampler.total_steps(), 100_000))  # the model's own chain length
         self._update_buttons()
 
-    def show_negatives(self, images: np.ndarray) -> None:
+    def show_negatives(self, images: np.ndarray, cfg=None) -> None:
+        if not self.live.isChecked():
+            return
         self.samples = images
-        self.source = "live negatives"
-        self.caption.setText(f"Live negative samples ({len(images)}) from the training run")
+        self.source = "live samples"
+        self.caption.setText(f"{live_caption(cfg if cfg is not None else self.cfg)}  ({len(images)})")
         self.grid.set_images(images)
         self._update_buttons()
 
@@ -116,24 +162,43 @@ class SamplesPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.generate_btn.setEnabled(self.model is not None and not self._busy)
+        can = self.model is not None or self._training
+        self.generate_btn.setEnabled(can and not self._busy)
         self.export_btn.setEnabled(len(self.samples) > 0)
         self.eval_btn.setEnabled(len(self.samples) >= 2 and not self._busy)
 
     def generate(self) -> None:
+        """Fresh samples from noise; during training from a copy of the weights taken between two steps."""
         n, steps = self.n.value(), self.steps.value()
-        if self.model is None or n is None or steps is None:
-            self.error.emit("cannot generate: no model loaded or invalid N/steps")
+        if n is None or steps is None:
+            self.error.emit("cannot generate: N and steps must be valid whole numbers")
             return
+        self.live.setChecked(False)  # keep the result on screen instead of the live stream
+        if self.fresh_model_hook is not None and self.fresh_model_hook():
+            self._busy = True
+            self._update_buttons()
+            self.message.emit("taking a copy of the model between two training steps…")
+            return
+        self.generate_with(self.model, self.cfg)
+
+    def generate_with(self, model, cfg, label: str = "") -> None:
+        n, steps = self.n.value(), self.steps.value()
+        if model is None or n is None or steps is None:
+            self._busy = False
+            self._update_buttons()
+            self.error.emit("cannot generate: no model loaded yet (open one or train)")
+            return
+        self.model, self.cfg = model, cfg
         self._busy = True
         self._update_buttons()
         self.message.emit(f"generating {n} samples with {steps} steps…")
         seed = int(np.random.default_rng().integers(0, 2**31))
-        run_job(generate_samples, lambda arr: self._generated(arr, steps), self._failed, self.model, self.cfg, n, steps, seed)
+        run_job(generate_samples, lambda arr: self._generated(arr, steps, label), self._failed, model, cfg, n, steps,
+                seed)
 
-    def _generated(self, arr: np.ndarray, steps: int) -> None:
+    def _generated(self, arr: np.ndarray, steps: int, label: str = "") -> None:
         self._busy = False
-        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {steps} steps")
+        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {steps} steps{label}")
         self.message.emit("samples ready")
 
     def _failed(self, msg: str) -> None:
@@ -142,8 +207,11 @@ class SamplesPanel(QWidget):
         self.error.emit(msg)
 
     def evaluate(self) -> None:
-        from ..core.quality import load_meter
-
+        try:
+            from ..core.quality import load_meter
+        except ImportError:
+            self.error.emit("the quality meter is not available in this build")
+            return
         samples = self.samples.copy()
         self._busy = True
         self._update_buttons()
@@ -153,8 +221,9 @@ class SamplesPanel(QWidget):
     def _evaluated(self, report) -> None:
         self._busy = False
         self._update_buttons()
-        self.report.setText(f"n={report.n}  FID {report.fid:.1f}  confidence {report.confidence:.3f}  "
-                            f"coverage {report.coverage_bits:.2f} bits  nn-dist {report.nn_distance:.2f}")
+        self.report.setText(f"n={report.n}   classifier-FID {report.fid:.1f}   confidence {report.confidence:.3f}   "
+                            f"coverage {report.coverage_bits:.2f}/3.32 bits   nn-dist {report.nn_distance:.2f}")
+        self.report.setToolTip(str(report))
         self.message.emit("evaluation done")
 
     def export(self, path: str, rows: int, cols: int, scale: int = 4, labels: bool = False, title: bool = True) -> tuple[int, int]:
@@ -167,8 +236,7 @@ class SamplesPanel(QWidget):
             lab = [f"{v:.2f}" for v in e]
         ttl = None
         if title and self.cfg is not None:
-            s = self.cfg.sampler
-            ttl = f"{self.cfg.model.family} | {self.source} | step size {s.step_size:g}, noise {s.noise:g}"
+            ttl = f"{self.cfg.model.family} | {self.source} | {sampler_summary(self.cfg)}"
         size = save_grid_png(path, images, rows, cols, scale=scale, labels=lab, title=ttl)
         self.message.emit(f"exported {path} ({size[0]}x{size[1]} px)")
         return size

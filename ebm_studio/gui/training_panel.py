@@ -65,7 +65,7 @@ class TrainingPanel(QWidget):
                                "cd-uva: contrastive divergence with a replay buffer (UvA tutorial / Du & Mordatch)\n"
                                "cd-seed: contrastive divergence started at the data (the seed project)")
         apply_preset = QPushButton("Apply")
-        apply_preset.clicked.connect(self.apply_preset)
+        apply_preset.clicked.connect(lambda: self.apply_preset())
         preset_row.addWidget(self.preset, 1)
         preset_row.addWidget(apply_preset)
         form.addRow("Recipe", preset_row)
@@ -190,7 +190,8 @@ class TrainingPanel(QWidget):
         self._fields = [self.width, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.seed,
                         self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
                         self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps]
-        self.live_fields = [self.lr, self.alpha, self.steps, self.step_size, self.noise, self.grad_clip]
+        self.live_fields = [self.lr, self.beta1, self.alpha, self.steps, self.step_size, self.noise, self.grad_clip,
+                            self.levels, self.per_level, self.eps]
         self.structural = [self.family, self.width, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.negatives,
                            self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
@@ -199,11 +200,22 @@ class TrainingPanel(QWidget):
             f.validity_changed.connect(self._revalidate)
         for f in self.live_fields:
             f.value_edited.connect(self.live_settings_changed)
-        self.family.currentIndexChanged.connect(self._revalidate)
+        self._setting = False
+        self.family.currentIndexChanged.connect(self._family_changed)
         self.set_config(RunConfig())
 
     # --- config <-> fields --------------------------------------------------------------------
     def set_config(self, cfg: RunConfig) -> None:
+        self._base = cfg.copy()
+        self._setting = True
+        try:
+            self._set_fields(cfg)
+        finally:
+            self._setting = False
+        self._update_enabled()
+        self._revalidate()
+
+    def _set_fields(self, cfg: RunConfig) -> None:
         idx = self.family.findData(cfg.model.family)
         if idx >= 0:
             self.family.setCurrentIndex(idx)
@@ -234,9 +246,6 @@ class TrainingPanel(QWidget):
         self.step_size.set_value(s.step_size)
         self.noise.set_value(s.noise)
         self.grad_clip.set_value(s.grad_clip)
-        self._base = cfg.copy()
-        self._update_enabled()
-        self._revalidate()
 
     def config(self) -> RunConfig:
         """The RunConfig the fields describe; raises ConfigError if any field is invalid."""
@@ -277,6 +286,8 @@ class TrainingPanel(QWidget):
             over["model.width"] = self.width.value()
         else:
             over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
+        # a greyed-out field that does not parse keeps the base value rather than blocking the run
+        over = {k: v for k, v in over.items() if v is not None or k == "data.digits"}
         return self._base.with_overrides(**over)
 
     @staticmethod
@@ -286,15 +297,56 @@ class TrainingPanel(QWidget):
         row.addWidget(b)
         return row
 
-    def apply_preset(self) -> None:
-        from ..core.presets import preset_config
+    def apply_preset(self, name: str | None = None) -> None:
+        """Start from a named recipe, keeping the data choice, seed and device."""
+        from ..core.presets import PRESETS, preset_config
 
-        self.set_config(preset_config(self.preset.currentText(), self._base))
+        name = name or self.preset.currentText()
+        keep = {"data.source": self.data_source, "data.limit": self._base.data.limit,
+                "data.digits": [d for d, cb in enumerate(self.digit_boxes) if cb.isChecked()] or None,
+                "train.device": self.device.currentData()}
+        if len(keep["data.digits"] or []) == 10:
+            keep["data.digits"] = None
+        seed = self.seed.value()
+        if seed is not None:
+            keep["train.seed"] = seed
+        cfg = preset_config(name, RunConfig().with_overrides(**keep))
+        if "model.family" not in PRESETS[name]:
+            cfg = cfg.with_overrides(**{"model.family": "conv"})
+        self.set_config(cfg)
+        self.preset.setCurrentText(name)
+
+    def _family_changed(self, *_) -> None:
+        """A new model family starts from its own recipe (a Boltzmann machine shares nothing with DSM)."""
+        if self._setting:
+            return
+        from ..core.presets import family_preset
+
+        self.apply_preset(family_preset(self.family.currentData()))
+
+    def live_overrides(self) -> dict:
+        """The settings that may change mid-run, as config overrides (empty if any is invalid)."""
+        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha,
+                  "sampler.steps": self.steps, "sampler.step_size": self.step_size, "sampler.noise": self.noise,
+                  "sampler.grad_clip": self.grad_clip, "sampler.levels": self.levels,
+                  "sampler.steps_per_level": self.per_level, "sampler.eps": self.eps}
+        values = {k: f.value() for k, f in fields.items()}
+        return {} if any(v is None for v in values.values()) else values
 
     def _update_enabled(self, *_) -> None:
         """Grey out what the chosen objective and schedule do not use."""
         if getattr(self, "_running", False):
             return
+        if self.family.currentData() != "conv":  # Boltzmann machines: PCD-k with Gibbs sweeps
+            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,
+                      self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
+                      self.grad_clip):
+                w.setEnabled(False)
+            self.negatives.setEnabled(True)
+            self.steps.setEnabled(True)
+            return
+        self.objective.setEnabled(True)
+        self.schedule.setEnabled(True)
         cd = self.objective.currentData() == "cd"
         annealed = self.schedule.currentData() == "annealed"
         for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
@@ -321,6 +373,8 @@ class TrainingPanel(QWidget):
         return self._valid
 
     def _revalidate(self, *_) -> None:
+        if getattr(self, "_setting", False):
+            return  # set_config revalidates once at the end
         try:
             self.config()
             msg, ok = "", True
