@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
     t.add_argument("--model", choices=["conv", "rbm", "hopfield", "sparse-rbm", "dbm"], help="model family")
+    t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200")
+    t.add_argument("--width", type=_positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
     t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
     t.add_argument("--limit", type=_positive_int, help="use at most this many training images")
@@ -151,7 +153,8 @@ def cmd_train(args) -> int:
     configure_threads()
     overrides = {}
     if args.resume:
-        if args.config or args.preset or args.model or args.digits or args.data or args.limit:
+        if args.config or args.preset or args.model or args.digits or args.data or args.limit or args.hidden \
+                or args.width:
             raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
         session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
                                   autosave_minutes=args.autosave_minutes)
@@ -167,6 +170,13 @@ def cmd_train(args) -> int:
             cfg = preset_config(family_preset(args.model), cfg)
         if args.model:
             overrides["model.family"] = args.model
+        if args.hidden:
+            try:
+                overrides["model.hidden"] = [int(h) for h in args.hidden.split(",")]
+            except ValueError:
+                raise ConfigError(f"--hidden must be integers separated by commas, got {args.hidden!r}") from None
+        if args.width:
+            overrides["model.width"] = args.width
         if args.digits:
             overrides["data.digits"] = normalise_digits(args.digits)
         if args.data:
