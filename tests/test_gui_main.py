@@ -366,3 +366,21 @@ def test_screenshot(window, qtbot, tmp_path):
 
     img = np.asarray(Image.open(out).convert("L"))
     assert img.shape[0] > 300 and img.std() > 10  # a real picture, not a blank
+
+
+def test_switch_to_rbm_family_and_train(window, qtbot):
+    from ebm_studio.gui.receptive_fields import ReceptiveFieldView
+
+    panel = window.training
+    panel.family.setCurrentIndex(panel.family.findData("rbm"))
+    cfg = panel.config()
+    assert cfg.model.family == "rbm" and cfg.train.objective == "cd" and cfg.sampler.steps == 1
+    panel.width.set_value(16)
+    panel.budget_kind.setCurrentText("unlimited")
+    window.start()
+    qtbot.waitUntil(lambda: _points(window) >= 5, timeout=20000)
+    qtbot.waitUntil(lambda: len(window.fields_view.weights) == 16, timeout=20000)
+    window.stop()
+    assert isinstance(window.fields_view, ReceptiveFieldView)
+    assert window.fields_view.mosaic().min() >= -1 and window.fields_view.mosaic().max() <= 1
+    assert window.session.trainer.model.W.shape == (784, 16)
