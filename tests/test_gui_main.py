@@ -234,21 +234,24 @@ def test_save_and_load_config_toml(window, tmp_path):
     assert "lr" in window.last_error
 
 
-def test_settings_and_geometry_persist(qtbot, tmp_path, monkeypatch):
+def test_settings_and_layout_persist(qtbot, tmp_path, monkeypatch):
     w = make_window(tmp_path, monkeypatch)
     qtbot.addWidget(w)
     w.show()
-    w.resize(1300, 850)
     w.training.lr.setText("0.0033")
     w.training.budget_kind.setCurrentText("minutes")
     w.training.budget_value.setText("7")
+    w.log_dock.hide()  # a dock the user closed stays closed
     w.close()
+    assert w.settings.value("geometry") is not None
     w2 = make_window(tmp_path, monkeypatch, restore=True)
     qtbot.addWidget(w2)
+    w2.show()
     assert w2.training.lr.value() == 0.0033
     assert w2.training.budget_kind.currentText() == "minutes" and w2.training.budget_value.text() == "7"
-    # restored, not the 1600x940 default (the offscreen platform adjusts for its own frame margins)
-    assert abs(w2.width() - 1300) <= 100 and abs(w2.height() - 850) <= 100
+    assert w2.log_dock.isHidden() and not w2.charts_dock.isHidden()
+    w2.restore_default_layout()
+    assert not w2.log_dock.isHidden()
     w2.close()
 
 
