@@ -183,8 +183,10 @@ class TrainingPanel(QWidget):
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #c9302c;")
-        outer.addWidget(self.message)
+        self.message.setStyleSheet("QLabel { color: #a94442; background: #fdf0f0; border: 1px solid #e0b4b4;"
+                                   " border-radius: 3px; padding: 4px; }")
+        self.message.hide()
+        outer.insertWidget(0, self.message)  # on top, where it is seen without scrolling
         outer.addStretch(1)
 
         self._fields = [self.width, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.seed,
@@ -380,7 +382,8 @@ class TrainingPanel(QWidget):
             msg, ok = "", True
         except ConfigError as exc:
             msg, ok = str(exc), False
-        self.message.setText(msg)
+        self.message.setText(f"⚠ {msg}" if msg else "")
+        self.message.setVisible(bool(msg))
         if ok != self._valid:
             self._valid = ok
         self.validity_changed.emit(ok)
