@@ -26,6 +26,7 @@ COLORS = {"loss": "#1f77b4", "grad_norm": "#9467bd", "e_data": "#2ca02c", "e_sam
 SMOOTHING = 0.9  # EMA weight of the trend line
 MAX_EVENT_MARKS = 200
 IDLE_HINT = "Start (Ctrl+R) to train; then hover a chart to read values, drag or wheel to zoom"
+HOVER_HINT = "hover a chart to read values; drag or wheel to zoom, right-click for options"
 REDRAW_MS = 66  # charts repaint at most ~15 times a second, however fast records arrive
 
 # What E(data) / E(samples) mean for each kind of training (see the trainers' docstrings).
@@ -92,13 +93,13 @@ class _Smoother:
 
 
 def nice_ceiling(v: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^k that is >= v (round numbers for the step axis)."""
+    """The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k) >= v, for the step axis."""
     import math
 
     if v <= 0:
         return 1.0
     base = 10.0 ** math.floor(math.log10(v))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+    for m in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if m * base >= v - 1e-9:
             return m * base
     return 10.0 * base
@@ -165,7 +166,7 @@ class ChartsPanel(QWidget):
             for side in ("left", "bottom"):
                 p.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plots[-1].setLabel("bottom", "training step")
-        # The step axis grows in jumps (x 1.5) instead of every step, so the axes and grids stay
+        # The step axis grows in jumps (by ~20-50%) instead of every step, so the axes and grids stay
         # cached between frames; zooming or panning by hand stops following, "A" resumes.
         self._follow_x = True
         self._x_max = 0.0
@@ -253,6 +254,8 @@ class ChartsPanel(QWidget):
                 y, t = np.maximum(y, 1e-12), np.maximum(t, 1e-12)
             self.curves[k].setData(x, y)
             self.trend_curves[k].setData(x, t)
+        if self.steps.n and self.readout.text() == IDLE_HINT:
+            self.readout.setText(HOVER_HINT)
         self._follow_steps()
 
     def _user_moved_view(self, *_) -> None:
@@ -267,7 +270,7 @@ class ChartsPanel(QWidget):
             return
         steps = self.steps.view()
         if steps[-1] > self._x_max:
-            self._x_max = nice_ceiling(max(10.0, (steps[-1] - steps[0]) * 1.5 + steps[0]))
+            self._x_max = nice_ceiling(max(10.0, (steps[-1] - steps[0]) * 1.2 + steps[0]))
             self.plots[0].setXRange(steps[0], self._x_max, padding=0.02)
 
     def set_history(self, records: list[dict]) -> None:
