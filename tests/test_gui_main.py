@@ -440,3 +440,17 @@ def test_keyboard_shortcuts_drive_the_run(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)  # Stop
     qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
     assert window.state == "stopped"
+
+
+def test_a_bug_in_a_slot_is_shown_not_fatal(window, monkeypatch):
+    import sys
+
+    from ebm_studio.gui.main_window import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook(window)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        sys.excepthook(*sys.exc_info())
+    assert "internal error: ValueError: boom" in window.last_error

@@ -773,5 +773,21 @@ def launch(argv: list[str]) -> int:
     app.setOrganizationName("EBM Studio")
     configure_threads(for_gui_worker=True)
     win = MainWindow()
+    install_excepthook(win)
     win.show()
     return app.exec()
+
+
+def install_excepthook(win: MainWindow) -> None:
+    """A bug in a slot prints its traceback and shows one line in the window; the app keeps running."""
+    import sys
+    import traceback
+
+    def hook(kind, value, tb):
+        traceback.print_exception(kind, value, tb)
+        try:
+            win.show_error(f"internal error: {kind.__name__}: {value} (details on the console)")
+        except Exception:
+            pass
+
+    sys.excepthook = hook
