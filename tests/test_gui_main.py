@@ -454,3 +454,33 @@ def test_a_bug_in_a_slot_is_shown_not_fatal(window, monkeypatch):
     except ValueError:
         sys.excepthook(*sys.exc_info())
     assert "internal error: ValueError: boom" in window.last_error
+
+
+def test_decimation_keeps_peaks_and_order():
+    from ebm_studio.gui.charts import decimate
+
+    x = np.arange(100_000, dtype=float)
+    y = np.sin(x / 500.0)
+    y[31_337], y[77_000] = 25.0, -40.0  # single-step spikes must survive
+    y[50_000] = np.nan
+    xd, yd = decimate(x, y, 2000)
+    assert len(xd) <= 2002 and np.all(np.diff(xd) >= 0)
+    assert np.nanmax(yd) == 25.0 and np.nanmin(yd) == -40.0
+    small_x, small_y = decimate(x[:500], y[:500], 2000)
+    assert np.array_equal(small_x, x[:500]) and np.array_equal(small_y, y[:500])
+
+
+def test_long_runs_are_decimated_but_zoom_shows_every_step(window):
+    charts = window.charts
+    n = 20_000
+    charts.add_records([{"step": i, "epoch": 0.0, "loss": float(i % 7), "grad_norm": 1.0, "e_data": 0.0,
+                         "e_samples": 1.0} for i in range(1, n + 1)])
+    charts._redraw()
+    xs, _ = charts.curves["loss"].getData()
+    assert len(xs) <= 2002 and xs[-1] == n  # the whole run, decimated
+    charts.plots[0].setXRange(1000, 1100, padding=0)
+    charts._user_moved_view()  # as pyqtgraph reports a drag or wheel zoom
+    charts._redraw()
+    xs, ys = charts.curves["loss"].getData()
+    assert xs[0] <= 1000 and xs[-1] >= 1100 and len(xs) < 200
+    assert np.array_equal(np.diff(xs), np.ones(len(xs) - 1))  # every step in view, none skipped

@@ -27,7 +27,8 @@ SMOOTHING = 0.9  # EMA weight of the trend line
 MAX_EVENT_MARKS = 200
 IDLE_HINT = "Start (Ctrl+R) to train; then hover a chart to read values, drag or wheel to zoom"
 HOVER_HINT = "hover a chart to read values; drag or wheel to zoom, right-click for options"
-REDRAW_MS = 66  # charts repaint at most ~15 times a second, however fast records arrive
+REDRAW_MS = 66
+MAX_DRAWN = 2000  # points per curve handed to pyqtgraph (~2 per pixel); longer runs are min/max-decimated
 
 # What E(data) / E(samples) mean for each kind of training (see the trainers' docstrings).
 ENERGY_LABELS = {
@@ -105,6 +106,26 @@ def nice_ceiling(v: float) -> float:
     return 10.0 * base
 
 
+def decimate(x: np.ndarray, y: np.ndarray, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points that keep every peak: each bucket's min and max, in order.
+
+    A 200,000-step run then costs a chart frame about what a 2,000-step one does (measured on
+    random curves: 49 ms a frame with pyqtgraph's own per-frame downsampling, 13-18 ms this way).
+    """
+    max_points = max_points or MAX_DRAWN
+    n = len(x)
+    if n <= max_points:
+        return x, y
+    factor = int(np.ceil(n / (max_points // 2)))
+    m = n - n % factor
+    ys = y[:m].reshape(-1, factor)
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.fmin.reduce(ys, axis=1), np.fmax.reduce(ys, axis=1)
+    xs = np.column_stack([x[:m:factor], x[factor - 1:m:factor]]).ravel()  # bucket's first and last step
+    yy = np.column_stack([lo, hi]).ravel()
+    return np.concatenate([xs, x[m:]]), np.concatenate([yy, y[m:]])
+
+
 def _pen(color: str, alpha: int = 255):
     """A 1-pixel cosmetic pen: wider antialiased pens cost Qt's raster engine up to 100x more per
     frame on noisy curves (measured: 1.7 s vs 15 ms for six 2000-point curves)."""
@@ -156,8 +177,7 @@ class ChartsPanel(QWidget):
             self.curves[k] = self.plot_of[k].plot(pen=_pen(COLORS[k]))
             self.trend_curves[k] = self.plot_of[k].plot(pen=_pen(COLORS[k]), antialias=True)
         for c in (*self.curves.values(), *self.trend_curves.values()):
-            c.setClipToView(True)
-            c.setDownsampling(auto=True, method="peak")
+            c.setClipToView(False)  # visible-range clipping and decimation happen in _redraw
         for p in self.plots[1:]:
             p.setXLink(self.plots[0])
         for p in self.plots[:-1]:  # one shared step axis: tick labels only under the last chart
@@ -247,19 +267,26 @@ class ChartsPanel(QWidget):
 
     def _redraw(self) -> None:
         x = self.steps.view()
+        lo, hi = 0, len(x)
+        if not self._follow_x and len(x) > MAX_DRAWN:  # zoomed by hand: full detail in the visible range
+            x0, x1 = self.plots[0].vb.viewRange()[0]
+            lo = max(0, int(np.searchsorted(x, x0)) - 1)
+            hi = min(len(x), int(np.searchsorted(x, x1)) + 1)
         log = self.log_y.isChecked()
         for k in SERIES:
-            y, t = self.data[k].view(), self.trend[k].series.view()
+            y, t = self.data[k].view()[lo:hi], self.trend[k].series.view()[lo:hi]
             if k == "grad_norm" and log:
                 y, t = np.maximum(y, 1e-12), np.maximum(t, 1e-12)
-            self.curves[k].setData(x, y)
-            self.trend_curves[k].setData(x, t)
+            self.curves[k].setData(*decimate(x[lo:hi], y))
+            self.trend_curves[k].setData(*decimate(x[lo:hi], t))
         if self.steps.n and self.readout.text() == IDLE_HINT:
             self.readout.setText(HOVER_HINT)
         self._follow_steps()
 
     def _user_moved_view(self, *_) -> None:
         self._follow_x = False
+        if self.steps.n > MAX_DRAWN and not self._redraw_timer.isActive():
+            self._redraw_timer.start()  # re-decimate for the new visible range
 
     def _follow_steps(self) -> None:
         vb = self.plots[0].vb
