@@ -1,5 +1,15 @@
-"""The quality meter for generated digits (classifier-FID, confidence, coverage, memorisation)."""
+"""The quality meter for generated digits: classifier-FID, confidence, coverage, memorisation.
 
-from .metrics import QualityMeter, QualityReport, classifier_info, frechet_distance, load_meter
+    from ebm_studio.core.quality import load_meter
+    report = load_meter().evaluate(samples)   # (N, 28, 28) or (N, 1, 28, 28) in [0, 1]
+    print(report)                             # report.fid, .confidence, .coverage_bits, ...
 
-__all__ = ["QualityMeter", "QualityReport", "classifier_info", "frechet_distance", "load_meter"]
+Why each figure exists is in :mod:`.metrics`; what real digits, noise, blanks and blobs score is in
+``resources/classifier/CALIBRATION.md``.
+"""
+
+from .metrics import (QualityMeter, QualityReport, as_sample_tensor, classifier_info, coverage_bits,
+                      frechet_distance, load_meter)
+
+__all__ = ["QualityMeter", "QualityReport", "as_sample_tensor", "classifier_info", "coverage_bits",
+           "frechet_distance", "load_meter"]
