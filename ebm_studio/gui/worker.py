@@ -17,7 +17,6 @@ saved afterwards is never a model full of NaNs.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 import traceback
@@ -242,8 +241,18 @@ class TrainingWorker(QObject):
 
 
 def model_snapshot(trainer):
-    """A frozen CPU deep copy of the weights to sample from (the EMA for trainers that keep one)."""
-    model = copy.deepcopy(trainer.export_model()).cpu().eval()
+    """A frozen CPU copy of the weights to sample from (the EMA for trainers that keep one).
+
+    Built as a fresh model plus cloned tensors rather than ``copy.deepcopy``: deep-copying the
+    live module from the worker thread hung the full test suite (both threads idle, the worker
+    inside deepcopy) while the GUI thread painted.
+    """
+    from ..core.families import build_model
+
+    source = trainer.export_model()
+    model = build_model(trainer.cfg)
+    model.load_state_dict({k: v.detach().to("cpu", copy=True) for k, v in source.state_dict().items()})
+    model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
