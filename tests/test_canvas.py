@@ -193,3 +193,173 @@ def test_annealed_playback_for_noise_conditional_models(qtbot):
     assert sched[0][1] > sched[-2][1]  # noise cools down
     trace = p.player.energy_trace().mean(1)
     assert trace[-1] < 0.5 * trace[0]
+
+
+def _drop(widget, path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(widget, QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                              Qt.KeyboardModifier.NoModifier))
+
+
+def test_drag_and_drop_loads_image_and_rejects_bad_file(panel, tmp_path):
+    from PIL import Image
+
+    img = Image.new("L", (300, 300), 0)
+    for y in range(40, 260):
+        for x in range(140, 170):
+            img.putpixel((x, y), 255)
+    good = tmp_path / "bar.png"
+    img.save(good)
+    _drop(panel.surface, good)
+    loaded = panel.surface.image.copy()
+    assert loaded.max() > 0.9 and loaded[:, 13:15].mean() > loaded[:, :5].mean() + 0.3
+    bad = tmp_path / "notes.bmp"
+    bad.write_text("hello")
+    _drop(panel.surface, bad)
+    assert np.array_equal(panel.surface.image, loaded) and panel.last_error
+
+
+def test_canvas_is_read_only_while_a_chain_is_shown_until_reset_or_new_seed(panel, qtbot):
+    s = panel.surface
+    panel.seed_noise()
+    for _ in range(3):
+        panel.step()
+    seed = s.image.copy()
+    with qtbot.waitSignal(panel.message, timeout=1000) as hint:
+        _send(s, QEvent.Type.MouseButtonPress, _pixel_center(s, 14, 14), Qt.MouseButton.LeftButton,
+              Qt.MouseButton.LeftButton)
+    assert "Reset to seed" in hint.args[0] and np.array_equal(s.image, seed)
+    panel.clear()  # a new seed: drawing works again
+    assert panel.player is None and s.display is None
+    _send(s, QEvent.Type.MouseButtonPress, _pixel_center(s, 14, 14), Qt.MouseButton.LeftButton,
+          Qt.MouseButton.LeftButton)
+    _send(s, QEvent.Type.MouseButtonRelease, _pixel_center(s, 14, 14), Qt.MouseButton.LeftButton,
+          Qt.MouseButton.NoButton)
+    assert s.image[14, 14] > 0.5
+
+
+def test_keep_as_seed_takes_the_chain_state_and_is_undoable(panel):
+    panel.seed_noise()
+    drawing = panel.surface.image.copy()
+    for _ in range(10):
+        panel.step()
+    state = panel.player.current[0].copy()
+    panel.keep_as_seed()
+    assert np.allclose(panel.surface.image, np.clip(state, 0, 1)) and panel.player is None
+    assert panel.surface.editable and panel.progress.value() == 0
+    panel.undo()
+    assert np.array_equal(panel.surface.image, drawing)
+
+
+def test_new_weights_keep_the_users_playback_settings(panel):
+    panel.step_size.set_value(0.2)
+    panel.total.set_value(33)
+    panel.set_model(TemplateEnergy(), cfg())  # a fresh snapshot of the same recipe (training paused again)
+    assert panel.step_size.value() == 0.2 and panel.total.value() == 33
+    other = cfg().with_overrides(**{"sampler.step_size": 0.07})
+    panel.set_model(TemplateEnergy(), other)  # another recipe: its sampler settings
+    assert panel.step_size.value() == 0.07
+
+
+def test_training_note_follows_training_state(panel):
+    panel.set_training_active(True)
+    assert panel.training_note.isVisible()
+    panel.set_training_active(False)
+    assert not panel.training_note.isVisible()
+
+
+def test_boltzmann_machine_in_the_canvas(qtbot):
+    from ebm_studio.core.families import build_model
+    from ebm_studio.gui.canvas import CanvasPanel
+
+    rbm_cfg = RunConfig().with_overrides(**{"model.family": "rbm", "model.hidden": [16]})
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    p.set_model(build_model(rbm_cfg), rbm_cfg)
+    assert not p.step_size.isEnabled()  # Gibbs sweeps have no step size
+    assert "Gibbs" in p.plot.getPlotItem().getAxis("bottom").labelText
+    p.mode.setCurrentIndex(p.mode.findData("inpaint"))
+    p.surface.paint_at(10, 10)
+    p.surface.changed.emit()
+    drawn, seed = p.surface.drawn_mask.copy(), p.surface.image.copy()
+    for _ in range(4):
+        assert p.step()
+    assert p.player.energy_trace().shape[0] == 5
+    assert np.array_equal(p.player.current[:, drawn], np.broadcast_to(seed[drawn], p.player.current[:, drawn].shape))
+
+
+def test_strip_indices_span_first_to_last():
+    from ebm_studio.gui.canvas.panel import strip_indices
+
+    assert list(strip_indices(5, 12)) == [0, 1, 2, 3, 4]
+    idx = strip_indices(41, 12)
+    assert len(idx) == 12 and idx[0] == 0 and idx[-1] == 40 and np.all(np.diff(idx) > 0)
+
+
+HIDPI_SCRIPT = """
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+from ebm_studio.gui.canvas.draw_surface import DrawSurface
+app = QApplication([])
+s = DrawSurface(); s.resize(400, 300); s.show(); app.processEvents()
+r = s.pixel_rect(); cell = r.width() / 28
+pos = QPointF(r.left() + 20.5 * cell, r.top() + 3.5 * cell)
+for kind, b, bs in [(QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton),
+                    (QEvent.Type.MouseButtonRelease, Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)]:
+    QApplication.sendEvent(s, QMouseEvent(kind, pos, s.mapToGlobal(pos), b, bs, Qt.KeyboardModifier.NoModifier))
+row, col = np.unravel_index(s.image.argmax(), s.image.shape)
+print("RESULT", s.devicePixelRatioF(), row, col, s.grab().toImage().width())
+"""
+
+
+def test_mouse_mapping_on_a_hidpi_screen():
+    """Under a 2x device-pixel ratio the click lands on the same grid pixel (a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
+    out = subprocess.run([sys.executable, "-c", HIDPI_SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
+    assert line, out.stderr
+    dpr, row, col, grabbed_width = line[0].split()[1:]
+    assert float(dpr) == 2.0 and (int(row), int(col)) == (3, 20)
+    assert int(grabbed_width) == 800  # drawn at device resolution, not upscaled from 400 px
+
+
+class SlowEnergy(TemplateEnergy):
+    """The template energy, but every evaluation takes 40 ms (a big model on a slow machine)."""
+
+    def forward(self, x):
+        import time
+
+        time.sleep(0.04)
+        return super().forward(x)
+
+
+def test_slow_steps_back_off_the_timer_so_input_still_flows(qtbot):
+    from ebm_studio.gui.canvas import CanvasPanel
+    from ebm_studio.gui.canvas.panel import TICK_INTERVAL_MS
+
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    p.set_model(SlowEnergy(), cfg())
+    p.speed.setValue(100)
+    p.total.set_value(6)
+    p.seed_noise()
+    p.play()
+    qtbot.waitUntil(lambda: p.player.step_index >= 2, timeout=10000)
+    assert p.timer.interval() >= 40 > TICK_INTERVAL_MS  # waits at least as long as a tick took
+    qtbot.waitUntil(lambda: p.player.done, timeout=10000)
+    assert not p.timer.isActive()

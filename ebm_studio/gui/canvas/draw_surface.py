@@ -21,6 +21,7 @@ MAX_UNDO = 100
 class DrawSurface(QWidget):
     changed = Signal()
     file_dropped = Signal(str)
+    locked_click = Signal()  # pressed while a chain state is shown (the drawing is read-only then)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -122,7 +123,10 @@ class DrawSurface(QWidget):
         self.changed.emit()
 
     def mousePressEvent(self, event) -> None:
-        if not self.editable or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+        if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            return
+        if not self.editable:
+            self.locked_click.emit()
             return
         self._push_undo()
         self._last = None

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
@@ -25,10 +25,20 @@ from ..image_grid import ImageGrid
 from .draw_surface import DrawSurface
 
 TICK_BUDGET_S = 0.015
+TICK_INTERVAL_MS = 10
+MAX_TICK_INTERVAL_MS = 250
+STRIP_COLS = 12
 MODES = {
     "free": "Free: the whole image moves",
     "inpaint": "Inpaint: drawn pixels stay clamped",
 }
+
+
+def strip_indices(n: int, cols: int) -> np.ndarray:
+    """At most ``cols`` frame indices spread evenly over ``n`` frames, always the first and the last."""
+    if n <= cols:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, cols)).astype(int))
 
 
 class CanvasPanel(QWidget):
@@ -56,6 +66,8 @@ class CanvasPanel(QWidget):
         self.surface = DrawSurface()
         self.surface.changed.connect(self._drawing_changed)
         self.surface.file_dropped.connect(self.load_image)
+        self.surface.locked_click.connect(lambda: self.message.emit(
+            "the canvas shows the chain: press Reset to seed to edit your drawing, or Keep as seed to draw on the result"))
         left.addWidget(self.surface, 1)
         self.energy_label = QLabel("energy: –")
         self.energy_label.setToolTip("Energy of the image under the model; the percentile compares it with real "
@@ -104,13 +116,22 @@ class CanvasPanel(QWidget):
         self.play_btn.clicked.connect(self.toggle_play)
         self.step_btn = QPushButton("Step")
         self.step_btn.clicked.connect(self.step)
+        self.step_btn.setToolTip("Advance every chain by exactly one sampler step")
         self.reset_btn = QPushButton("Reset to seed")
+        self.reset_btn.setToolTip("Forget the chain and show your drawing again (it stays editable)")
         self.reset_btn.clicked.connect(self.reset_chain)
+        self.keep_btn = QPushButton("Keep as seed")
+        self.keep_btn.setToolTip("Make chain 1's current image the new drawing: edit it, or run on from there")
+        self.keep_btn.clicked.connect(self.keep_as_seed)
         grid.addWidget(self.play_btn, 0, 0)
         grid.addWidget(self.step_btn, 0, 1)
         grid.addWidget(self.reset_btn, 0, 2)
-        self.step_label = QLabel("step 0")
-        grid.addWidget(self.step_label, 0, 3)
+        grid.addWidget(self.keep_btn, 0, 3)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 200)
+        self.progress.setValue(0)
+        self.progress.setFormat("step %v / %m")
+        self.progress.setToolTip("Sampler steps taken by the chains so far, out of the total")
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setRange(0, 100)
         self.speed.setValue(60)
@@ -120,9 +141,18 @@ class CanvasPanel(QWidget):
         grid.addWidget(QLabel("Speed"), 1, 0)
         grid.addWidget(self.speed, 1, 1, 1, 2)
         grid.addWidget(self.speed_label, 1, 3)
-        self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="x ← x − step·clip(∇E) + noise·ξ")
-        self.noise = NumberField("noise", 0.005, 0, 10, tooltip="Standard deviation of the Langevin noise ξ")
-        self.total = NumberField("total steps", 200, 1, 1_000_000, integer=True, tooltip="Stop after this many steps")
+        self.step_size = NumberField(
+            "step size", 10.0, 0, 1e6,
+            tooltip="How far each step moves the image downhill: x ← x − step·∇E(x) + noise·ξ, with ξ ~ N(0, 1) "
+                    "per pixel (the gradient is clipped first if the model says so). Too small: nothing happens; "
+                    "too large: the image overshoots and saturates.")
+        self.noise = NumberField(
+            "noise", 0.005, 0, 10,
+            tooltip="Standard deviation of the random kick ξ added every step. Exact Langevin sampling of "
+                    "p(x) ∝ exp(−E(x)) needs noise = √(2·step); 0 turns the chain into plain gradient descent "
+                    "on the energy, which finds the nearest valley instead of exploring.")
+        self.total = NumberField("total steps", 200, 1, 1_000_000, integer=True,
+                                 tooltip="The chain stops after this many steps (Play again to restart it)")
         for f in (self.step_size, self.noise, self.total):  # anneal_from is connected below
             f.value_edited.connect(self._apply_settings)
             f.validity_changed.connect(lambda *_: self._update_buttons())
@@ -141,8 +171,9 @@ class CanvasPanel(QWidget):
         self.anneal = QCheckBox("Anneal noise from σ =")
         self.anneal.setToolTip("For noise-conditional energies: start at a large noise level (coarse shapes) and "
                                "cool down to the finest level (sharp strokes), as when sampling from noise")
-        self.anneal_from = NumberField("anneal from sigma", 0.4, 0, 100, open_low=True,
-                                       tooltip="Noise level to start from: 1.0 forgets the drawing, 0.2 keeps it")
+        self.anneal_from = NumberField("anneal from sigma", 0.2, 0, 100, open_low=True,
+                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and dreams up a "
+                                               "new digit; 0.1-0.2 keeps its shape and cleans it up")
         self.anneal.toggled.connect(self._anneal_toggled)
         self.anneal_from.value_edited.connect(self._apply_settings)
         grid.addWidget(self.anneal, 5, 0, 1, 2)
@@ -151,7 +182,15 @@ class CanvasPanel(QWidget):
         for key, text in MODES.items():
             self.mode.addItem(text, key)
         self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.mode.setToolTip("Inpainting clamps the pixels you drew (shaded orange) to their values and samples "
+                             "the rest: the model completes your strokes into a digit")
         grid.addWidget(self.mode, 4, 0, 1, 4)
+        grid.addWidget(self.progress, 6, 0, 1, 4)
+        self.training_note = QLabel("Training is running: the canvas uses the model as of the last pause or step.")
+        self.training_note.setWordWrap(True)
+        self.training_note.setStyleSheet("color: #a15c00")
+        self.training_note.hide()
+        grid.addWidget(self.training_note, 7, 0, 1, 4)
         left.addWidget(box)
 
         # right side: energy trace, chains, film strip -----------------------------------------
@@ -172,6 +211,7 @@ class CanvasPanel(QWidget):
         row = QHBoxLayout()
         self.chain_grid = ImageGrid(cols=4)
         self.chain_grid.setMinimumSize(120, 120)
+        self.chain_grid.placeholder = "press Play or Step"
         self.grad_view = pg.ImageView()
         self.grad_view.ui.histogram.hide()
         self.grad_view.ui.roiBtn.hide()
@@ -204,12 +244,15 @@ class CanvasPanel(QWidget):
         strip_row.addWidget(self.gif_btn)
         strip_row.addWidget(self.strip_btn)
         right.addLayout(strip_row)
-        self.strip = ImageGrid(cols=12)
+        self.strip = ImageGrid(cols=STRIP_COLS)
+        self.strip.setToolTip("Chain 1 from the seed (left) to now (right), evenly spaced; exports hold every "
+                              "recorded frame of every chain")
         self.strip.setMinimumHeight(70)
+        self.strip.placeholder = "every k-th state of chain 1 appears here"
         right.addWidget(self.strip, 1)
 
         self.timer = QTimer(self)
-        self.timer.setInterval(10)
+        self.timer.setInterval(TICK_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
         self._update_speed_label()
         self._update_buttons()
@@ -218,9 +261,15 @@ class CanvasPanel(QWidget):
     def set_model(self, model, cfg) -> None:
         was_playing = self.timer.isActive()
         self.pause()
+        same_sampler = (cfg is not None and self.cfg is not None and cfg.sampler == self.cfg.sampler
+                        and cfg.model.family == self.cfg.model.family)
         self.model, self.cfg = model, cfg
         self.player = None
-        if cfg is not None:
+        self.surface.display = None
+        self.surface.editable = True
+        self.surface.update()
+        self._clear_views()
+        if cfg is not None and not same_sampler:  # new weights of the same recipe keep the user's settings
             sc = cfg.sampler
             annealed = sc.schedule == "annealed"
             if annealed:  # the finest noise level's Langevin step: a = eps, step a / sigma_min, noise sqrt(2a)
@@ -243,6 +292,7 @@ class CanvasPanel(QWidget):
 
     def set_training_active(self, active: bool) -> None:
         self.training_active = active
+        self.training_note.setVisible(active and self.model is not None)
 
     # --- seeds --------------------------------------------------------------------------------
     def load_image(self, path: str) -> bool:
@@ -290,10 +340,18 @@ class CanvasPanel(QWidget):
         self.pause()
         self.surface.clear()
 
+    def keep_as_seed(self) -> None:
+        """Chain 1's current image becomes the drawing (undoable); clamped pixels stay marked."""
+        if self.player is None:
+            return
+        self.pause()
+        self.surface.set_image(self.player.current[0], keep_mask=True)
+
     def _drawing_changed(self) -> None:
         self.player = None  # a new seed: the next Play starts from it
         self.pause()
-        self.step_label.setText("step 0")
+        self.surface.editable = True
+        self._clear_views()
         self._update_energy_readout()
 
     def _update_energy_readout(self) -> None:
@@ -303,14 +361,16 @@ class CanvasPanel(QWidget):
         from ...core.families import energy_of
         from ...core.landscape import energy_percentile
 
-        img = self.surface.display if self.surface.display is not None else self.surface.image
+        showing_chain = self.surface.display is not None
+        img = self.surface.display if showing_chain else self.surface.image
         try:
             e = float(energy_of(self.model, torch.from_numpy(img).view(1, 1, 28, 28))[0])
             pct = float(energy_percentile(self.model, img[None])[0])
         except Exception as exc:  # a snapshot of a diverged model, say
             self.energy_label.setText(f"energy: unavailable ({exc.__class__.__name__})")
             return
-        self.energy_label.setText(f"energy {e:+.3f}  ·  more digit-like than {pct:.0f}% of real test digits")
+        what = "chain 1" if showing_chain else "drawing"
+        self.energy_label.setText(f"{what}: energy {e:+.3f}  ·  more digit-like than {pct:.0f}% of real test digits")
 
     def _anneal_toggled(self, on: bool) -> None:
         on = on and self.anneal.isEnabled()
@@ -347,6 +407,7 @@ class CanvasPanel(QWidget):
             mask = self.surface.drawn_mask if self.mode.currentData() == "inpaint" else None
             if mask is not None and not mask.any():
                 mask = None
+                self.message.emit("inpainting: nothing drawn to clamp, so the whole image moves")
             self.player = ChainPlayer(self.model, self.cfg, self.surface.image, n_chains=self.chains.value(), mask=mask,
                                       seed=int(np.random.default_rng().integers(2**31)), settings=settings)
             self.surface.editable = False
@@ -394,12 +455,17 @@ class CanvasPanel(QWidget):
         self.surface.display = None
         self.surface.editable = True
         self.surface.update()
-        self.step_label.setText("step 0")
+        self._clear_views()
+        self._update_energy_readout()
+
+    def _clear_views(self) -> None:
+        self.progress.setValue(0)
         for c in (self.mean_curve, self.first_curve, self.lo_curve, self.hi_curve):
             c.setData([], [])
         self.chain_grid.set_images(np.zeros((0, 28, 28), np.float32))
         self.strip.set_images(np.zeros((0, 28, 28), np.float32))
-        self._update_energy_readout()
+        self.grad_view.clear()
+        self._update_buttons()
 
     def steps_per_second(self) -> float:
         v = self.speed.value()
@@ -434,6 +500,10 @@ class CanvasPanel(QWidget):
             stepped = True
         if sps == float("inf"):
             self._owed = 0.0
+        # a slow step (big model, many chains) overruns the slice: wait as long as it took before the
+        # next tick, so the event loop always has at least half the time for input and painting
+        busy_ms = (time.monotonic() - now) * 1000.0
+        self.timer.setInterval(int(min(MAX_TICK_INTERVAL_MS, max(TICK_INTERVAL_MS, busy_ms))))
         if stepped and (time.monotonic() - self._last_draw > 1 / 30 or self.player.done):
             self._refresh_views()
         if self.player is not None and self.player.done:
@@ -448,7 +518,9 @@ class CanvasPanel(QWidget):
         self._last_draw = time.monotonic()
         self.surface.display = p.current[0]
         self.surface.update()
-        self.step_label.setText(f"step {p.step_index}")
+        self.progress.setMaximum(max(1, p.settings.total_steps))
+        self.progress.setValue(min(p.step_index, p.settings.total_steps))
+        self._update_buttons()
         trace = p.energy_trace()
         x = np.arange(len(trace))
         self.mean_curve.setData(x, trace.mean(1))
@@ -460,8 +532,8 @@ class CanvasPanel(QWidget):
             g = p.grad[0].T
             lim = float(np.abs(g).max()) or 1.0
             self.grad_view.setImage(g, levels=(-lim, lim), autoRange=False)
-        frames = p.frames_array()
-        self.strip.set_images(frames[-24:, 0], cols=12)
+        frames = p.frames_array()[:, 0]
+        self.strip.set_images(frames[strip_indices(len(frames), STRIP_COLS)], cols=STRIP_COLS)
         self._update_energy_readout()
 
     # --- export -------------------------------------------------------------------------------
@@ -500,9 +572,13 @@ class CanvasPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has_model = self.model is not None
-        for b in (self.play_btn, self.step_btn):
+        for b, tip in ((self.play_btn, "Run the chains at the chosen speed (pause any time)"),
+                       (self.step_btn, "Advance every chain by exactly one sampler step")):
             b.setEnabled(has_model)
-            b.setToolTip("" if has_model else "Load or train a model first")
+            b.setToolTip(tip if has_model else "Load or train a model first")
+        has_chain = self.player is not None
+        for b in (self.keep_btn, self.gif_btn, self.strip_btn):
+            b.setEnabled(has_chain)
 
     def shutdown(self) -> None:
         self.pause()
