@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     for t in range(40):
         canvas.surface.paint_at(7 + t * 0.42, 19.5 - t * 0.2)
     canvas.surface.changed.emit()
-    canvas.anneal_from.set_value(0.35)
+    canvas.anneal_from.set_value(0.2)
     canvas.total.set_value(60)
     canvas.every.setValue(5)
     canvas.chains.setValue(8)
