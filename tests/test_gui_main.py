@@ -484,3 +484,26 @@ def test_long_runs_are_decimated_but_zoom_shows_every_step(window):
     xs, ys = charts.curves["loss"].getData()
     assert xs[0] <= 1000 and xs[-1] >= 1100 and len(xs) < 200
     assert np.array_equal(np.diff(xs), np.ones(len(xs) - 1))  # every step in view, none skipped
+
+
+def test_cyclic_garbage_is_collected_in_the_gui_thread_while_the_window_is_open(qtbot, tmp_path, monkeypatch):
+    import gc
+    import weakref
+
+    was_enabled = gc.isenabled()
+    w = make_window(tmp_path, monkeypatch)
+    qtbot.addWidget(w)
+    assert not gc.isenabled()  # no collection in whichever thread allocates (the worker)
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a reference cycle: only the cyclic collector frees it
+    gone = weakref.ref(a)
+    del a, b
+    junk = [[] for _ in range(gc.get_threshold()[0] + 10)]  # cross the generation-0 threshold
+    qtbot.waitUntil(lambda: gone() is None, timeout=3000)  # the GUI thread's timer collected it
+    del junk
+    w.close()
+    assert gc.isenabled() == was_enabled

@@ -26,6 +26,7 @@ from ..core.errors import EbmStudioError
 from ..core.models_io import available_pretrained, open_model
 from ..core.trainer import CSV_FIELDS
 from .charts import ChartsPanel
+from .gui_gc import GuiThreadCollector
 from .samples_panel import SamplesPanel
 from .training_panel import TrainingPanel
 from .worker import TrainingWorker, family_weights
@@ -65,6 +66,8 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._rate_marks: list[tuple[float, int]] = []
         self._closing = False
+        self.collector = GuiThreadCollector(self)  # cyclic GC in this thread only (see gui_gc)
+        self.collector.start()
 
         self.setDockNestingEnabled(True)
         self.training = TrainingPanel()
@@ -748,6 +751,7 @@ class MainWindow(QMainWindow):
 
         wait_for_jobs(5000)
         self._save_settings()
+        self.collector.stop()
         super().closeEvent(event)
 
 
