@@ -260,7 +260,7 @@ class ChartsPanel(QWidget):
         """With the trend shown, the raw values fade into the background."""
         for k in SERIES:
             # the faint raw curve under a trend needs no antialiasing (half the paint time)
-            self.curves[k].setPen(_pen(COLORS[k], 90) if on else _pen(COLORS[k]))
+            self.curves[k].setPen(_pen(COLORS[k], 60) if on else _pen(COLORS[k]))
             self.curves[k].opts["antialias"] = not on
             self.trend_curves[k].setVisible(on)
         self._redraw()

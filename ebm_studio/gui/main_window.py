@@ -280,18 +280,12 @@ class MainWindow(QMainWindow):
             self.fields_dock.show()
 
     def _load_default_model(self) -> None:
+        """The shipped pretrained model (with its training history) for the gallery and canvas."""
         if not available_pretrained():
             self.log_line("no pretrained model shipped; train one to sample and play")
             return
-        try:
-            run = open_model("pretrained")
-        except EbmStudioError as exc:
-            self.show_error(f"could not load the pretrained model: {exc}")
-            return
-        self.set_current_model(run.model, run.config)
-        self.training.set_config(run.config)
-        self.charts.set_config(run.config)
-        self.log_line(f"loaded the pretrained model from {run.path}")
+        if self.open_path("pretrained"):
+            self.log_line("Generate draws samples from it; Start trains a new model with these settings")
 
     # --- run control --------------------------------------------------------------------------
     def start(self) -> None:
