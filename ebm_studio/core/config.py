@@ -26,6 +26,7 @@ OBJECTIVES = ("dsm", "cd")
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
+DIVERGENCE_POLICIES = ("recover", "pause", "stop")
 
 
 @dataclass
@@ -64,6 +65,7 @@ class SamplerConfig:
     steps_per_level: int = 10
     eps: float = 3e-4  # annealed: step size at the smallest noise level
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
+    beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
     def validate(self) -> None:
         _choice("sampler.schedule", self.schedule, SCHEDULES)
@@ -79,6 +81,7 @@ class SamplerConfig:
         _int("sampler.steps_per_level", self.steps_per_level, 1, 100_000)
         _float("sampler.eps", self.eps, 0.0, 10.0, open_low=True)
         _int("sampler.sample_steps", self.sample_steps, 0, 10_000_000)
+        _float("sampler.beta0", self.beta0, 0.0, 1.0)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step) or ``steps``."""
@@ -107,15 +110,19 @@ class TrainConfig:
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
     pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
+    init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)
     seed: int = 0
     device: str = "auto"
+    on_divergence: str = "recover"  # "recover" (restore, lower lr, go on), "pause" (restore, wait for the user), "stop"
 
     def validate(self) -> None:
+        _choice("train.on_divergence", self.on_divergence, DIVERGENCE_POLICIES)
         _float("train.ema", self.ema, 0.0, 0.999999)
         _float("train.l1", self.l1, 0.0, 10.0)
         _float("train.lr_decay", self.lr_decay, 0.0, 1e6)
         _choice("train.binarize", self.binarize, ("threshold", "stochastic"))
         _float("train.pretrain_epochs", self.pretrain_epochs, 0.0, 1000.0)
+        _choice("train.init", self.init, ("glorot", "pca"))
         _choice("train.objective", self.objective, OBJECTIVES)
         _int("train.batch_size", self.batch_size, 1, 65_536)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)

@@ -61,6 +61,7 @@ class TrainingSession:
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
         self._last_save = time.monotonic()
+        self.paused_by_divergence = False
 
     @staticmethod
     def _load_data(cfg: RunConfig) -> torch.Tensor:
@@ -79,6 +80,9 @@ class TrainingSession:
             self.record(record)
             yield record
             self.maybe_autosave()
+            if self.trainer.guard.take_pause_request():  # train.on_divergence = "pause": hand back to the user
+                self.paused_by_divergence = True
+                return
 
     def record(self, record: TrainRecord) -> None:
         if self.log is not None:

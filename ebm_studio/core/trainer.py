@@ -23,6 +23,7 @@ from torch import nn
 from .config import RunConfig
 from .device import resolve_device
 from .divergence import DivergenceGuard
+from .errors import DeviceError
 from .energy import ConvEnergy
 from .langevin import langevin_chain, langevin_samples, uniform_noise
 
@@ -127,7 +128,7 @@ class StepTrainer:
         self.guard.before_step(self)
         t0 = time.perf_counter()
         self.model.train()
-        stats = self._step(self._batch())
+        stats, oom_event = self._step_shrinking_on_oom()
         self.step += 1
         record = TrainRecord(
             step=self.step,
@@ -136,8 +137,29 @@ class StepTrainer:
             lr=self.lr,
             **stats,
         )
+        if oom_event:
+            record.event = f"{oom_event}; {record.event}" if record.event else oom_event
         self.guard.after_step(self, record)
         return record
+
+    def _step_shrinking_on_oom(self) -> tuple[dict[str, float], str | None]:
+        """One ``_step``; if the device runs out of memory, halve the batch and retry (down to 1)."""
+        halved_from = None
+        while True:
+            try:
+                return self._step(self._batch()), (None if halved_from is None else
+                        f"the device ran out of memory; batch size halved from {halved_from} to {self.batch_size}")
+            except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+                if not (isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError))
+                        or "can't allocate memory" in str(exc)):  # the CPU allocator's RuntimeError
+                    raise
+                if self.batch_size <= 1:
+                    raise DeviceError("the device ran out of memory even with a batch of 1 image") from None
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            halved_from = halved_from or self.batch_size
+            self.cfg.train.batch_size = max(1, self.batch_size // 2)
 
     def steps(self, max_steps: int | None = None) -> Iterator[TrainRecord]:
         """Yield one record per step until ``max_steps`` more steps are done (forever if None)."""

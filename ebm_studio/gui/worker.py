@@ -144,6 +144,8 @@ class TrainingWorker(QObject):
                 pending.append(record.as_dict())
                 if record.event:
                     self.event.emit(f"step {record.step}: {record.event}")
+                if trainer.guard.take_pause_request():  # train.on_divergence = "pause"
+                    self.pause()
                 now = time.monotonic()
                 if single or now - last_emit >= EMIT_INTERVAL:
                     self._flush(pending)
