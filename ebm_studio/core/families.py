@@ -62,8 +62,8 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
 
         n = s.total_steps() if steps is None else steps
         if isinstance(model, DBM):
-            return dbm_gibbs_chain(model, x0, n, generator=generator, mask=mask)
-        return gibbs_chain(model, x0, n, generator=generator, mask=mask)
+            return dbm_gibbs_chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
+        return gibbs_chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
     if cfg.model.family == "conv":
         from .langevin import annealed_schedule, langevin_chain
 

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from .rbm import RBM
+from .rbm import RBM, sample_bernoulli
 
 
 def _entropy(p: torch.Tensor) -> torch.Tensor:
@@ -61,25 +61,36 @@ class DBM(nn.Module):
     def energy(self, x):
         return self.free_energy(x)
 
-    # --- Gibbs over the parity blocks ---------------------------------------------------------
-    def sample_h1(self, v, h2, generator=None):
-        return torch.bernoulli(torch.sigmoid(v @ self.W1 + h2 @ self.W2.T + self.c1), generator=generator)
+    # --- Gibbs over the parity blocks (``beta`` < 1: at a higher temperature) ------------------
+    def sample_h1(self, v, h2, generator=None, beta: float = 1.0):
+        return sample_bernoulli(torch.sigmoid(beta * (v @ self.W1 + h2 @ self.W2.T + self.c1)), generator)
 
-    def visible_mean_from(self, h1):
-        return torch.sigmoid(h1 @ self.W1.T + self.b)
+    def visible_mean_from(self, h1, beta: float = 1.0):
+        return torch.sigmoid(beta * (h1 @ self.W1.T + self.b))
 
-    def sample_h2(self, h1, generator=None):
-        return torch.bernoulli(torch.sigmoid(h1 @ self.W2 + self.c2), generator=generator)
+    def sample_h2(self, h1, generator=None, beta: float = 1.0):
+        return sample_bernoulli(torch.sigmoid(beta * (h1 @ self.W2 + self.c2)), generator)
 
-    def gibbs(self, v, h1, h2, generator=None):
+    def gibbs(self, v, h1, h2, generator=None, beta: float = 1.0):
         """One sweep: h1 | (v, h2), then v | h1 and h2 | h1 (``h1`` is resampled, so its input is unused).
 
         Returns (v, h1, h2, p(v | h1))."""
-        h1 = self.sample_h1(v, h2, generator)
-        mean_v = self.visible_mean_from(h1)
-        v = torch.bernoulli(mean_v, generator=generator)
-        h2 = self.sample_h2(h1, generator)
+        h1 = self.sample_h1(v, h2, generator, beta)
+        mean_v = self.visible_mean_from(h1, beta)
+        v = sample_bernoulli(mean_v, generator)
+        h2 = self.sample_h2(h1, generator, beta)
         return v, h1, h2, mean_v
+
+    def as_rbm_over_h1(self) -> RBM:
+        """The same distribution with v and h2 summed out: given h1 they are independent, so the
+        marginal of h1 is an RBM whose "visible" units are h1 and whose "hidden" units are v and h2
+        together. Its partition function is the DBM's, which is how AIS estimates log Z."""
+        rbm = RBM(self.W1.shape[1], self.n_visible + self.W2.shape[1])
+        with torch.no_grad():
+            rbm.W.copy_(torch.cat([self.W1.T, self.W2], 1))
+            rbm.b.copy_(self.c1)
+            rbm.c.copy_(torch.cat([self.b, self.c2]))
+        return rbm.to(self.W1.device)
 
     def weights_image(self):
         return self.W1.detach().T.float().cpu().numpy().copy()
@@ -99,22 +110,22 @@ class DBM(nn.Module):
         self.c2.copy_(top.c)
 
 
-def dbm_gibbs_chain(model: DBM, x0, steps: int, generator=None, mask=None):
+def dbm_gibbs_chain(model: DBM, x0, steps: int, generator=None, mask=None, beta0: float = 1.0):
     """Gibbs chain for the canvas/gallery, yielding p(v | h1) each sweep (see gibbs.gibbs_chain)."""
     from ..chain import ChainStep
 
     shape = x0.shape
     v0 = model.flat(x0).float()
-    v = torch.bernoulli(v0.clamp(0, 1), generator=generator)
+    v = sample_bernoulli(v0.clamp(0, 1), generator)
     keep = None if mask is None else mask.to(torch.bool).expand(shape).reshape(shape[0], -1)
     with torch.no_grad():
         _, mu2 = model.mean_field(v0, iters=3)
-        h2 = torch.bernoulli(mu2, generator=generator)
+        h2 = sample_bernoulli(mu2, generator)
         yield ChainStep(0, v0.reshape(shape), model.free_energy(v0))
         for k in range(1, steps + 1):
-            v, _, h2, mean = model.gibbs(v, None, h2, generator)
+            beta = beta0 + (1.0 - beta0) * k / steps
+            v, _, h2, mean = model.gibbs(v, None, h2, generator, beta)
             if keep is not None:
                 v = torch.where(keep, v0, v)
                 mean = torch.where(keep, v0, mean)
             yield ChainStep(k, mean.reshape(shape), model.free_energy(mean))
-

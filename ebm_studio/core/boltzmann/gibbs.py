@@ -14,13 +14,14 @@ from typing import Iterator
 import torch
 
 from ..chain import ChainStep
+from .rbm import sample_bernoulli
 
 
 def gibbs_chain(model, x0: torch.Tensor, steps: int, generator: torch.Generator | None = None,
                 mask: torch.Tensor | None = None, beta0: float = 1.0, binarize: bool = True) -> Iterator[ChainStep]:
     shape = x0.shape
     v0 = x0.reshape(shape[0], -1).float()
-    v = torch.bernoulli(v0.clamp(0, 1), generator=generator) if binarize else v0.clone()
+    v = sample_bernoulli(v0.clamp(0, 1), generator) if binarize else v0.clone()
     keep = None
     if mask is not None:
         keep = mask.to(torch.bool).expand(shape).reshape(shape[0], -1)
@@ -31,7 +32,7 @@ def gibbs_chain(model, x0: torch.Tensor, steps: int, generator: torch.Generator 
             beta = beta0 + (1.0 - beta0) * k / steps if steps else 1.0
             h = model.sample_hidden(v, generator, beta=beta)
             mean = model.visible_mean(h, beta=beta)
-            v = torch.bernoulli(mean, generator=generator)
+            v = sample_bernoulli(mean, generator)
             if keep is not None:
                 v = torch.where(keep, v0, v)
                 mean = torch.where(keep, v0, mean)

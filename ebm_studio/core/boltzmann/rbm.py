@@ -19,6 +19,14 @@ from torch.nn import functional as F
 LOG_2PI = math.log(2 * math.pi)
 
 
+def sample_bernoulli(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Binary states with probabilities ``p``: 1 where ``u < p`` for uniform ``u`` in [0, 1), computed
+    as ceil(p - u) in place (on CPU about 2.5x faster than ``torch.bernoulli``, whose sampler
+    dominated a training step). Zeros may carry a negative sign (-0.0), which compares equal to 0."""
+    u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+    return torch.sub(p, u, out=u).ceil_()
+
+
 class RBM(nn.Module):
     def __init__(self, n_visible: int = 784, n_hidden: int = 200, hidden: str = "bernoulli"):
         super().__init__()
@@ -58,7 +66,7 @@ class RBM(nn.Module):
     def sample_hidden(self, v: torch.Tensor, generator=None, beta: float = 1.0) -> torch.Tensor:
         mean = self.hidden_mean(v, beta)
         if self.hidden_type == "bernoulli":
-            return torch.bernoulli(mean, generator=generator)
+            return sample_bernoulli(mean, generator)
         return mean + torch.randn(mean.shape, generator=generator, device=mean.device)
 
     def visible_mean(self, h: torch.Tensor, beta: float = 1.0, base_bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -68,7 +76,35 @@ class RBM(nn.Module):
         return torch.sigmoid(pre)
 
     def sample_visible(self, h: torch.Tensor, generator=None, beta: float = 1.0, base_bias=None) -> torch.Tensor:
-        return torch.bernoulli(self.visible_mean(h, beta, base_bias), generator=generator)
+        return sample_bernoulli(self.visible_mean(h, beta, base_bias), generator)
+
+    # --- learning -----------------------------------------------------------------------------
+    def _hidden_term(self, pre: torch.Tensor) -> torch.Tensor:
+        if self.hidden_type == "bernoulli":
+            return F.softplus(pre).sum(1)
+        return 0.5 * pre.pow(2).sum(1) + 0.5 * self.n_hidden * LOG_2PI
+
+    @torch.no_grad()
+    def contrastive_gradient(self, v_data: torch.Tensor, v_model: torch.Tensor):
+        """Gradient of  mean F(v_data) - mean F(v_model)  with respect to (W, b, c), in closed form.
+
+        dF/dW = -v E[h | v]^T, dF/db = -v, dF/dc = -E[h | v]: six matrix products a step and no
+        autograd graph (tests check it against autograd). Also returns both mean free energies,
+        from the pre-activations the gradient needs anyway."""
+        v_data, v_model = self.flat(v_data), self.flat(v_model)
+        pre_d = torch.addmm(self.c, v_data, self.W)
+        pre_m = torch.addmm(self.c, v_model, self.W)
+        if self.hidden_type == "bernoulli":
+            m_d, m_m = torch.sigmoid(pre_d), torch.sigmoid(pre_m)
+        else:
+            m_d, m_m = pre_d, pre_m
+        n_d, n_m = v_data.shape[0], v_model.shape[0]
+        g_w = torch.addmm(v_model.T @ m_m, v_data.T, m_d, beta=1.0 / n_m, alpha=-1.0 / n_d)
+        g_b = v_model.sum(0).div_(n_m).sub_(v_data.sum(0), alpha=1.0 / n_d)
+        g_c = m_m.sum(0).div_(n_m).sub_(m_d.sum(0), alpha=1.0 / n_d)
+        f_d = float(v_data.sum(0) @ self.b + self._hidden_term(pre_d).sum()) / -n_d
+        f_m = float(v_model.sum(0) @ self.b + self._hidden_term(pre_m).sum()) / -n_m
+        return (g_w, g_b, g_c), f_d, f_m
 
     def weights_image(self):
         """(n_hidden, 784) receptive fields for the GUI."""
@@ -80,6 +116,20 @@ class RBM(nn.Module):
         """Visible biases at the base rates: the model starts as the independent-pixel model."""
         p = self.flat(v).float().mean(0).clamp(1e-3, 1 - 1e-3)
         self.b.copy_(torch.log(p) - torch.log1p(-p))
+
+    @torch.no_grad()
+    def init_pca(self, v: torch.Tensor) -> None:
+        """paysage's PCA initialisation: the weights are the leading principal components of the
+        data, each scaled by its standard deviation (relative to the total), at Glorot's scale."""
+        x = self.flat(v).float()
+        if self.n_hidden > min(x.shape):
+            raise ValueError(f"PCA initialisation needs at least {self.n_hidden} images and visible units "
+                             f"(one component per hidden unit); got {x.shape[0]} images of {x.shape[1]} pixels")
+        x = x - x.mean(0)
+        _, s, vh = torch.linalg.svd(x, full_matrices=False)
+        std = (s[: self.n_hidden].pow(2) / max(1, x.shape[0] - 1) + 1e-6).sqrt()
+        glorot = math.sqrt(2.0 / (self.n_visible + self.n_hidden))
+        self.W.copy_(glorot * math.sqrt(self.n_visible) * (std / std.norm()) * vh[: self.n_hidden].T)
 
 
 def exact_log_partition(rbm: RBM) -> float:

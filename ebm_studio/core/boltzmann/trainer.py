@@ -2,29 +2,39 @@
 
 The gradient of the negative log-likelihood of an energy model is
     grad F(v_data) - E_model[grad F(v)],
-so the loss we differentiate is  mean F(data) - mean F(fantasy)  (+ penalties), with fantasy
-particles from k block-Gibbs sweeps started at the data (CD-k), at uniform noise, or carried
-over from the previous step (persistent CD). Adam with a power-law decaying learning rate
-lr / (1 + decay * epoch), as in paysage. Inputs are binarised (threshold or stochastically).
+so each step follows the gradient of  mean F(data) - mean F(fantasy)  (+ penalties), with fantasy
+particles from k = ``sampler.steps`` block-Gibbs sweeps started at the data batch (CD-k,
+``train.negatives = "data"``), at uniform noise ("noise"), or carried over from the previous step
+(persistent CD, "buffer"). For RBMs the gradient is computed in closed form (no autograd).
+Adam (or SGD) with paysage's power-law decaying learning rate lr / (1 + lr_decay * epoch);
+penalties l1 * |W| and weight_decay * |W|^2 / 2 on the weights only; Glorot or PCA
+initialisation (``train.init``); inputs binarised at 0.5 or stochastically (``train.binarize``).
+
+The record's ``loss`` is that free-energy gap, mean F(data) - mean F(fantasy) (``e_data`` and
+``e_samples`` are its two terms): negative while the model gives data lower free energy than its
+own fantasies, near zero when they look alike. It is the quantity whose gradient is the
+likelihood gradient, not the likelihood itself; ``ebm-studio evaluate`` estimates that by AIS.
 
 The deep Boltzmann machine is pre-trained greedily (an RBM per layer, ``pretrain_epochs`` each)
 inside the same generator, then trained jointly with a mean-field positive phase and
-persistent Gibbs chains; an event in the record marks each phase.
+persistent Gibbs chains; the record's ``event`` marks where each phase begins.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from ..trainer import StepTrainer
 from .dbm import DBM
-from .rbm import RBM
+from .rbm import RBM, sample_bernoulli
 
 
 def binarize(x: torch.Tensor, mode: str, generator=None) -> torch.Tensor:
     flat = x.reshape(x.shape[0], -1)
     if mode == "stochastic":
-        return torch.bernoulli(flat.clamp(0, 1), generator=generator)
+        return sample_bernoulli(flat.clamp(0, 1), generator)
     return (flat > 0.5).to(flat.dtype)
 
 
@@ -35,130 +45,219 @@ class BoltzmannTrainer(StepTrainer):
         self.chains: torch.Tensor | None = None  # persistent visible states
         self.chains_h2: torch.Tensor | None = None  # DBM: persistent top-layer states
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
-        if model is None:
-            with torch.no_grad():
-                sample = binarize(self.data[: min(len(self.data), 5000)], "threshold")
-                self.model.init_from_data(sample)
         self.phase = "joint"
         self._pretrain: list[RBM] = []
+        self._binary: torch.Tensor | None = None
+        if model is None:
+            with torch.no_grad():
+                self.model.init_from_data(self._init_sample())
+                if self.cfg.train.init == "pca" and isinstance(self.model, RBM):
+                    self.model.init_pca(self._init_sample())
 
-    # --- lr schedule --------------------------------------------------------------------------
+    def _init_sample(self) -> torch.Tensor:
+        """Up to 10,000 training images as the model will see them (their base rates set the
+        visible biases; stochastic binarisation's expected image is the grey image itself)."""
+        sample = self.data[: min(len(self.data), 10_000)].reshape(-1, 784)
+        return binarize(sample, "threshold") if self.cfg.train.binarize == "threshold" else sample
+
+    # --- optimiser and lr schedule ------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        """As the base class, but weight decay is applied here as an L2 penalty on the weights
+        only (biases are not shrunk), next to the L1 penalty."""
+        t = self.cfg.train
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if t.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=t.lr, momentum=t.beta1)
+        return torch.optim.Adam(params, lr=t.lr, betas=(t.beta1, t.beta2), fused=True)  # fused: half the time
+
+    def params_finite(self) -> bool:
+        """A sum is finite only if every term is: 30x cheaper than isfinite().all() per step."""
+        return all(math.isfinite(float(p.detach().sum())) for p in self.model.parameters())
+
     def _decayed_lr(self) -> float:
         return self.base_lr / (1.0 + self.cfg.train.lr_decay * self.step / self.steps_per_epoch)
 
     def update_settings(self, cfg) -> None:
         super().update_settings(cfg)
         self.base_lr = cfg.train.lr
+        for group in self.optimizer.param_groups:
+            group["weight_decay"] = 0.0
+
+    def set_lr(self, lr: float) -> None:
+        """The divergence guard's cool-down: the schedule continues from the lowered rate."""
+        super().set_lr(lr)
+        self.base_lr = lr * (1.0 + self.cfg.train.lr_decay * self.step / self.steps_per_epoch)
 
     # --- one step -----------------------------------------------------------------------------
     def _negative_start(self, v_data: torch.Tensor) -> torch.Tensor:
         t = self.cfg.train
         n = v_data.shape[0]
         if t.negatives == "data":
-            return v_data.clone()
+            return v_data
         if t.negatives == "noise":
-            return torch.bernoulli(torch.full_like(v_data, 0.5), generator=self.generator)
+            return sample_bernoulli(torch.full_like(v_data, 0.5), self.generator)
         if self.chains is None or self.chains.shape != v_data.shape:
-            self.chains = torch.bernoulli(torch.full((n, v_data.shape[1]), 0.5, device=self.device), generator=self.generator)
+            self.chains = sample_bernoulli(torch.full((n, v_data.shape[1]), 0.5, device=self.device), self.generator)
         return self.chains
 
+    def _batch(self) -> torch.Tensor:
+        """Threshold binarisation is done once for the whole training set (as bytes, a quarter of
+        the images' memory), so a step only gathers its batch."""
+        if self.cfg.train.binarize != "threshold":
+            return super()._batch()
+        if self._binary is None:
+            self._binary = (self.data.reshape(self.n_data, -1) > 0.5).to(torch.uint8)
+        data, self.data = self.data, self._binary
+        try:
+            return super()._batch().float()
+        finally:
+            self.data = data
+
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
+        lr = self._decayed_lr()
         for group in self.optimizer.param_groups:
-            group["lr"] = self._decayed_lr()
-        v_data = binarize(batch, self.cfg.train.binarize, self.generator)
+            group["lr"] = lr
+        v_data = batch if batch.ndim == 2 else binarize(batch, self.cfg.train.binarize, self.generator)
         if isinstance(self.model, DBM):
             return self._dbm_step(v_data)
         return self._rbm_step(self.model, v_data, self.optimizer, persistent_owner=True)
 
+    @torch.no_grad()
     def _rbm_step(self, rbm: RBM, v_data, optimizer, persistent_owner: bool) -> dict[str, float]:
+        """k block-Gibbs sweeps for the negative phase, then the closed-form gradient of
+        mean F(data) - mean F(fantasy) + l1 |W| + weight_decay |W|^2 / 2, and one optimiser step."""
         t = self.cfg.train
-        v = self._negative_start(v_data) if persistent_owner else v_data.clone()
-        with torch.no_grad():
-            for _ in range(max(1, self.cfg.sampler.steps)):
-                h = rbm.sample_hidden(v, self.generator)
-                mean_v = rbm.visible_mean(h)
-                v = torch.bernoulli(mean_v, generator=self.generator)
-        if persistent_owner and t.negatives == "buffer":
-            self.chains = v
+        v = self._negative_start(v_data) if persistent_owner else v_data
+        for _ in range(max(1, self.cfg.sampler.steps)):
+            mean_v = rbm.visible_mean(rbm.sample_hidden(v, self.generator))
+            v = sample_bernoulli(mean_v, self.generator)
         if persistent_owner:
+            if t.negatives == "buffer":
+                self.chains = v
             self.negatives = mean_v[:64].reshape(-1, 1, 28, 28)
-        f_data, f_model = rbm.free_energy(v_data), rbm.free_energy(v)
-        loss = f_data.mean() - f_model.mean()
-        total = loss + t.l1 * rbm.W.abs().sum()
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(rbm.parameters(), t.max_grad_norm or float("inf"))
-        if torch.isfinite(grad_norm):
+        (g_w, g_b, g_c), f_data, f_model = rbm.contrastive_gradient(v_data, v)
+        if t.l1:
+            g_w.add_(rbm.W.sign(), alpha=t.l1)
+        if t.weight_decay:
+            g_w.add_(rbm.W, alpha=t.weight_decay)
+        pairs = [(p, g) for p, g in ((rbm.W, g_w), (rbm.b, g_b), (rbm.c, g_c)) if p.requires_grad]
+        grad_norm = math.sqrt(sum(float(torch.linalg.vector_norm(g)) ** 2 for _, g in pairs))
+        if t.max_grad_norm and grad_norm > t.max_grad_norm:
+            for _, g in pairs:
+                g.mul_(t.max_grad_norm / grad_norm)
+        if math.isfinite(grad_norm):
+            for p, g in pairs:
+                p.grad = g
             optimizer.step()
-        return {"loss": float(loss.detach()), "grad_norm": float(grad_norm),
-                "e_data": float(f_data.detach().mean()), "e_samples": float(f_model.detach().mean())}
+        return {"loss": f_data - f_model, "grad_norm": grad_norm, "e_data": f_data, "e_samples": f_model}
 
     # --- deep Boltzmann machine ---------------------------------------------------------------
+    def _pretraining_rbms(self) -> list[RBM]:
+        if not self._pretrain:
+            dbm: DBM = self.model
+            h1, h2 = dbm.W1.shape[1], dbm.W2.shape[1]
+            g = torch.Generator().manual_seed(self.cfg.train.seed + 1)
+            self._pretrain = [RBM(dbm.n_visible, h1), RBM(h1, h2)]
+            for r in self._pretrain:
+                with torch.no_grad():
+                    r.W.copy_(torch.randn(r.W.shape, generator=g) * r.W.std())
+            self._pretrain = [r.to(self.device) for r in self._pretrain]
+            with torch.no_grad():
+                self._pretrain[0].init_from_data(self._init_sample())
+                if self.cfg.train.init == "pca":
+                    self._pretrain[0].init_pca(self._init_sample())
+            t = self.cfg.train
+            self._pretrain_opt = [torch.optim.Adam(r.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+                                  for r in self._pretrain]
+        return self._pretrain
+
     def _dbm_step(self, v_data: torch.Tensor) -> dict[str, float]:
         t = self.cfg.train
         dbm: DBM = self.model
         per_layer = int(round(t.pretrain_epochs * self.steps_per_epoch))
         if self.step < 2 * per_layer:
             layer = 0 if self.step < per_layer else 1
-            if not self._pretrain:
-                h1, h2 = dbm.W1.shape[1], dbm.W2.shape[1]
-                self._pretrain = [RBM(dbm.n_visible, h1).to(self.device), RBM(h1, h2).to(self.device)]
-                self._pretrain[0].init_from_data(v_data)
-                self._pretrain_opt = [torch.optim.Adam(r.parameters(), lr=self._decayed_lr()) for r in self._pretrain]
-            rbm = self._pretrain[layer]
+            rbms = self._pretraining_rbms()
+            for group in self._pretrain_opt[layer].param_groups:
+                group["lr"] = self._decayed_lr()
             inputs = v_data
             if layer == 1:
                 with torch.no_grad():
-                    inputs = torch.bernoulli(self._pretrain[0].hidden_mean(v_data), generator=self.generator)
-            stats = self._rbm_step(rbm, inputs, self._pretrain_opt[layer], persistent_owner=False)
+                    inputs = sample_bernoulli(rbms[0].hidden_mean(v_data), self.generator)
+            stats = self._rbm_step(rbms[layer], inputs, self._pretrain_opt[layer], persistent_owner=False)
             if layer == 0:
                 with torch.no_grad():
-                    h = rbm.sample_hidden(v_data[:64], self.generator)
-                    self.negatives = rbm.visible_mean(h).reshape(-1, 1, 28, 28)
+                    h = rbms[0].sample_hidden(v_data[:64], self.generator)
+                    self.negatives = rbms[0].visible_mean(h).reshape(-1, 1, 28, 28)
             self.phase = f"pre-training layer {layer + 1}"
+            if self.step in (0, per_layer):
+                stats["event"] = f"greedy pre-training of layer {layer + 1} (an RBM, CD-{max(1, self.cfg.sampler.steps)})"
             if self.step == 2 * per_layer - 1:
-                dbm.load_pretrained(*self._pretrain)
+                dbm.load_pretrained(*rbms)
                 self.optimizer = self._make_optimizer()
+                self._pretrain = []
             return stats
         self.phase = "joint training"
-        mu1, mu2 = dbm.mean_field(v_data)
-        mu1, mu2 = mu1.detach(), mu2.detach()
         n = v_data.shape[0]
-        if self.chains is None or self.chains.shape != v_data.shape:
-            self.chains = torch.bernoulli(torch.full_like(v_data, 0.5), generator=self.generator)
-            self.chains_h2 = torch.bernoulli(torch.full((n, dbm.W2.shape[1]), 0.5, device=self.device), generator=self.generator)
-        v, h2 = self.chains, self.chains_h2
         with torch.no_grad():
+            mu1, mu2 = dbm.mean_field(v_data)
+            if self.chains is None or self.chains.shape != v_data.shape or self.chains_h2 is None:
+                self.chains = sample_bernoulli(torch.full_like(v_data, 0.5), self.generator)
+                self.chains_h2 = sample_bernoulli(torch.full((n, dbm.W2.shape[1]), 0.5, device=self.device),
+                                                  self.generator)
+            v, h2 = self.chains, self.chains_h2
             for _ in range(max(1, self.cfg.sampler.steps)):
                 v, h1, h2, mean_v = dbm.gibbs(v, None, h2, self.generator)
-        self.chains, self.chains_h2 = v, h2
+        if t.negatives == "buffer":
+            self.chains, self.chains_h2 = v, h2
         self.negatives = mean_v[:64].reshape(-1, 1, 28, 28)
         e_data = dbm.joint_energy(v_data, mu1, mu2)
         e_model = dbm.joint_energy(v, h1, h2)
         loss = e_data.mean() - e_model.mean()
-        total = loss + t.l1 * (dbm.W1.abs().sum() + dbm.W2.abs().sum())
+        weights = dbm.W1.abs().sum() + dbm.W2.abs().sum(), 0.5 * (dbm.W1.pow(2).sum() + dbm.W2.pow(2).sum())
+        total = loss + t.l1 * weights[0] + t.weight_decay * weights[1]
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(dbm.parameters(), t.max_grad_norm or float("inf"))
         if torch.isfinite(grad_norm):
             self.optimizer.step()
-        return {"loss": float(loss.detach()), "grad_norm": float(grad_norm),
-                "e_data": float(e_data.detach().mean()), "e_samples": float(e_model.detach().mean())}
+        stats = {"loss": float(loss.detach()), "grad_norm": float(grad_norm),
+                 "e_data": float(e_data.detach().mean()), "e_samples": float(e_model.detach().mean())}
+        if self.step == 2 * per_layer and per_layer:
+            stats["event"] = "joint training of the deep Boltzmann machine (mean-field + persistent Gibbs)"
+        return stats
 
     # --- state --------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, torch.Tensor]:
-        out = {}
+        """Persistent chains, the scheduled base rate, and a DBM's pre-training RBMs (their
+        Adam moments are not kept: a run resumed mid-pre-training restarts them)."""
+        out = {"base_lr": torch.tensor(self.base_lr, dtype=torch.float64)}
         if self.chains is not None:
             out["chains"] = self.chains.clone()
         if self.chains_h2 is not None:
             out["chains_h2"] = self.chains_h2.clone()
+        for i, r in enumerate(self._pretrain):
+            for name, value in r.state_dict().items():
+                out[f"pretrain{i}.{name}"] = value.detach().clone()
         return out
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        if "chains" in extra:
-            self.chains = extra["chains"].to(self.device).clone()
-        if "chains_h2" in extra:
-            self.chains_h2 = extra["chains_h2"].to(self.device).clone()
+        if "base_lr" in extra:
+            self.base_lr = float(extra["base_lr"])
+        self.chains = extra["chains"].to(self.device).clone() if "chains" in extra else None
+        self.chains_h2 = extra["chains_h2"].to(self.device).clone() if "chains_h2" in extra else None
+        if any(k.startswith("pretrain") for k in extra):
+            rbms = self._pretraining_rbms()
+            for i, r in enumerate(rbms):
+                state = {k.split(".", 1)[1]: v for k, v in extra.items() if k.startswith(f"pretrain{i}.")}
+                if state:
+                    r.load_state_dict(state)
+            per_layer = int(round(self.cfg.train.pretrain_epochs * self.steps_per_epoch))
+            if self.step >= 2 * per_layer:  # the divergence guard went back to a pre-training snapshot
+                self.model.load_pretrained(*rbms)
+                self._pretrain = []
+        elif isinstance(self.model, DBM):
+            self._pretrain = []
 
     def sample(self, n: int, steps: int | None = None, x0=None, **_) -> torch.Tensor:
         from ..families import sample_chain
