@@ -117,3 +117,63 @@ def test_cuda_requested_on_a_cpu_machine(capsys, tmp_path):
         resolve_device("cuda")
     assert main(["train", "--out", str(tmp_path / "r"), "--device", "cuda", "--steps", "1", "--limit", "64", "--quiet"]) == 2
     assert "CUDA" in capsys.readouterr().err
+
+
+def _poison_once(tr):
+    """Make the next step leave NaN weights, as a blown-up update would."""
+    original = tr._step
+
+    def poisoned(batch):
+        out = original(batch)
+        with torch.no_grad():
+            next(tr.model.parameters()).fill_(float("nan"))
+        tr._step = original
+        return out
+
+    tr._step = poisoned
+
+
+def test_pause_policy_restores_and_stops_the_session_for_the_user(mnist_small, tmp_path):
+    from ebm_studio.core.session import Budget, TrainingSession
+
+    cfg = preset_config("cd-uva").with_overrides(**{"model.width": 4, "train.batch_size": 16, "sampler.steps": 2,
+                                                     "train.on_divergence": "pause", "train.device": "cpu"})
+    session = TrainingSession(cfg, data=mnist_small.images, run_dir=tmp_path / "run", autosave_minutes=0)
+    list(session.run(Budget(steps=3)))
+    lr = session.trainer.lr
+    _poison_once(session.trainer)
+    records = list(session.run(Budget(steps=50)))
+    assert session.paused_by_divergence
+    assert len(records) == 1 and "paused" in records[0].event
+    assert session.trainer.params_finite()
+    assert session.trainer.lr == lr  # pausing leaves the settings to the user
+    more = list(session.run(Budget(steps=2)))  # resuming carries on from the restored state
+    assert len(more) == 2 and session.trainer.params_finite()
+
+
+def test_stop_policy_raises_with_the_last_good_state_restored(mnist_small):
+    cfg = preset_config("cd-uva").with_overrides(**{"model.width": 4, "train.batch_size": 16, "sampler.steps": 2,
+                                                     "train.on_divergence": "stop"})
+    tr = make_trainer(cfg, mnist_small.images)
+    list(tr.steps(3))
+    _poison_once(tr)
+    with pytest.raises(DivergenceError, match="stopped"):
+        list(tr.steps(5))
+    assert tr.params_finite()
+
+
+def test_out_of_memory_halves_the_batch_and_says_so(mnist_small):
+    tr = make_trainer(preset_config("dsm").with_overrides(**{"model.width": 4, "train.batch_size": 64}),
+                      mnist_small.images)
+    original = tr._step
+
+    def small_device(batch):
+        if batch.shape[0] > 16:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return original(batch)
+
+    tr._step = small_device
+    record = next(tr.steps(1))
+    assert tr.batch_size == 16
+    assert "out of memory" in record.event and "64 to 16" in record.event
+    assert tr.params_finite()
