@@ -142,6 +142,14 @@ class TrainingPanel(QWidget):
             item.setEnabled(False)
             item.setToolTip("No CUDA GPU detected on this machine")
         form.addRow("Device", self.device)
+        self.on_divergence = QComboBox()
+        self.on_divergence.addItem("Recover and go on", "recover")
+        self.on_divergence.addItem("Recover and pause", "pause")
+        self.on_divergence.addItem("Stop", "stop")
+        self.on_divergence.setToolTip("When training diverges (NaN or exploding energies/gradients) the last good "
+                                      "weights are always restored; then lower the learning rate and carry on, "
+                                      "pause for you to decide, or stop")
+        form.addRow("On divergence", self.on_divergence)
         outer.addWidget(opt_box)
 
         # sampler ------------------------------------------------------------------------------
@@ -234,6 +242,7 @@ class TrainingPanel(QWidget):
         self.alpha.set_value(t.alpha)
         self.seed.set_value(min(t.seed, 2**31 - 1))
         self.device.setCurrentIndex(max(0, self.device.findData(t.device)))
+        self.on_divergence.setCurrentIndex(max(0, self.on_divergence.findData(t.on_divergence)))
         self.negatives.setCurrentIndex(max(0, self.negatives.findData(t.negatives)))
         self.buffer_size.set_value(t.buffer_size)
         self.reinit.set_value(t.reinit_prob)
@@ -269,6 +278,7 @@ class TrainingPanel(QWidget):
             "train.alpha": self.alpha.value(),
             "train.seed": self.seed.value(),
             "train.device": self.device.currentData(),
+            "train.on_divergence": self.on_divergence.currentData(),
             "train.negatives": self.negatives.currentData(),
             "train.buffer_size": self.buffer_size.value(),
             "train.reinit_prob": self.reinit.value(),
