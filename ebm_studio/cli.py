@@ -272,8 +272,9 @@ def _sampler_cfg(run, args):
     """
     over = {}
     s = run.config.sampler
-    annealed = s.schedule == "annealed" and args.step_size is None and args.noise is None
-    if s.schedule == "annealed" and not annealed:
+    laddered = s.schedule in ("annealed", "ancestral")
+    annealed = laddered and args.step_size is None and args.noise is None
+    if laddered and not annealed:
         over["sampler.schedule"] = "constant"
     if args.steps is not None:
         if annealed:

@@ -189,7 +189,7 @@ def test_annealed_playback_for_noise_conditional_models(qtbot):
     for _ in range(26):
         p.step()
     sched = p.player._schedule()
-    assert len(sched) == 26 and sched[-1] == (0.05, 0.0)  # ends with the noise-free denoising step
+    assert len(sched) == 26 and sched[-1] == (0.05, 0.0, 0.05)  # ends with the noise-free denoising step
     assert sched[0][1] > sched[-2][1]  # noise cools down
     trace = p.player.energy_trace().mean(1)
     assert trace[-1] < 0.5 * trace[0]

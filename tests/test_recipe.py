@@ -25,12 +25,13 @@ def test_default_recipe_is_dsm_with_annealed_sampler():
 def test_annealed_schedule_endpoints():
     sched = annealed_schedule(1.0, 0.01, levels=3, steps_per_level=2, eps=1e-4, denoise=True)
     assert len(sched) == 7
-    (s0, n0), (s_last, n_last) = sched[0], sched[-2]
+    (s0, n0, sig0), (s_last, n_last, sig_last) = sched[0], sched[-2]
+    assert sig0 == 1.0 and sig_last == pytest.approx(0.01)
     # level sigma: step a = eps * (sigma/sigma_min)^2, update a/sigma on grad E, noise sqrt(2a)
     assert s0 == pytest.approx(1e-4 * 1e4 / 1.0) and n0 == pytest.approx(math.sqrt(2.0))
     assert s_last == pytest.approx(1e-4 / 0.01) and n_last == pytest.approx(math.sqrt(2e-4))
-    assert sched[-1] == (0.01, 0.0)
-    assert annealed_schedule(1.0, 0.01, 3, 2, 1e-4, denoise=False)[-1] != (0.01, 0.0)
+    assert sched[-1] == (0.01, 0.0, 0.01)
+    assert annealed_schedule(1.0, 0.01, 3, 2, 1e-4, denoise=False)[-1][1] != 0.0
 
 
 def test_dsm_loss_decreases_on_a_tiny_subset(mnist_small):

@@ -21,7 +21,7 @@ from .atomic import atomic_write_text
 from .errors import ConfigError
 
 FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm")
-SCHEDULES = ("annealed", "constant")
+SCHEDULES = ("annealed", "ancestral", "constant")
 OBJECTIVES = ("dsm", "cd")
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
 OPTIMIZERS = ("adam", "sgd")
@@ -35,6 +35,8 @@ class ModelConfig:
     width: int = 32
     activation: str = "swish"
     spectral_norm: bool = False
+    noise_conditional: bool = False  # conv: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
+    gaussian_prior: bool = False  # conv: add the exact energy of a Gaussian fit of the data at level sigma
     hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes
 
     def validate(self) -> None:
@@ -44,6 +46,8 @@ class ModelConfig:
 
         _choice("model.activation", self.activation, tuple(ACTIVATIONS))
         _bool("model.spectral_norm", self.spectral_norm)
+        _bool("model.noise_conditional", self.noise_conditional)
+        _bool("model.gaussian_prior", self.gaussian_prior)
         if not isinstance(self.hidden, list) or not self.hidden:
             raise ConfigError("model.hidden must be a non-empty list of layer sizes")
         for i, h in enumerate(self.hidden):
@@ -84,10 +88,11 @@ class SamplerConfig:
         _float("sampler.beta0", self.beta0, 0.0, 1.0)
 
     def total_steps(self) -> int:
-        """Steps of one chain from noise: the annealed ladder (+1 denoising step) or ``steps``."""
+        """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral
+        sampler's levels x steps_per_level (+1 initial noise injection), or ``steps``."""
         if self.sample_steps:
             return self.sample_steps
-        return self.levels * self.steps_per_level + 1 if self.schedule == "annealed" else self.steps
+        return self.levels * self.steps_per_level + 1 if self.schedule in ("annealed", "ancestral") else self.steps
 
 
 @dataclass

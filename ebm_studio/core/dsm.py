@@ -35,6 +35,9 @@ class DSMTrainer(StepTrainer):
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
+        prior = getattr(self.model, "prior", None)
+        if model is None and prior is not None:  # a new model: fit its Gaussian part to the data
+            prior.fit(self.data[:20_000])
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
 
     def export_model(self):
@@ -69,7 +72,7 @@ class DSMTrainer(StepTrainer):
         sigma = torch.exp(lo + (hi - lo) * u)
         z = torch.randn(batch.shape, generator=self.generator, device=self.device)
         noisy = (batch + sigma * z).requires_grad_(True)
-        energy = self.model(noisy)
+        energy = self.model(noisy, sigma) if getattr(self.model, "uses_sigma", False) else self.model(noisy)
         (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
         loss = (grad - z).pow(2).mean()
         self.optimizer.zero_grad(set_to_none=True)

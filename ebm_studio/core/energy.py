@@ -4,12 +4,27 @@ Shaped after the UvA deep-learning tutorial 8 / Du & Mordatch (2019) MNIST nets:
 convolutions and a small MLP head. The activation must be smooth (Swish by default) because the
 Langevin sampler follows the *input* gradient of E: ReLU's piecewise-constant derivative makes
 those gradients sparse and the chains stall. ``width`` scales every layer.
+
+Noise-conditional energies (``noise_conditional=True``) are told the noise level sigma: a log-sigma
+input channel and a FiLM scale/shift of every hidden layer from a sinusoidal sigma embedding, as
+score networks are conditioned (Song & Ermon 2019; Ho et al. 2020). With ``gaussian_prior=True``
+the exact energy of a Gaussian fit of the data at that noise level is added, so the net learns a
+residual (see :mod:`gaussian_prior`). The blind alternative, E(x)/sigma (NCSNv2), must guess
+sigma from the image and denoises badly at large sigma, where a digit's global shape is decided.
+
+Scale convention: the module returns sigma * E(x, sigma), whose input gradient is trained by
+denoising score matching to predict the noise; with ``sigma=None`` it is evaluated at
+``sigma_default`` (the sampler's smallest level), the energy the canvas and charts show.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+
+from .gaussian_prior import GaussianPrior
 
 ACTIVATIONS = {
     "swish": nn.SiLU,
@@ -24,7 +39,8 @@ ACTIVATIONS = {
 class ConvEnergy(nn.Module):
     """E(x) for x of shape (N, 1, 28, 28) in [0, 1]; returns energies of shape (N,)."""
 
-    def __init__(self, width: int = 16, activation: str = "swish", spectral_norm: bool = False):
+    def __init__(self, width: int = 16, activation: str = "swish", spectral_norm: bool = False,
+                 noise_conditional: bool = False, gaussian_prior: bool = False, sigma_default: float = 0.02):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
@@ -43,12 +59,65 @@ class ConvEnergy(nn.Module):
             nn.Flatten(),
         )
         self.head = nn.Sequential(sn(nn.Linear(c3 * 4, c3)), act(), sn(nn.Linear(c3, 1)))
+        self.noise_conditional = bool(noise_conditional)
+        self.uses_sigma = bool(noise_conditional or gaussian_prior)  # forward(x, sigma) depends on sigma
+        if noise_conditional or gaussian_prior:  # part of the checkpoint only where it matters
+            self.register_buffer("sigma_default", torch.tensor(float(sigma_default)))
+        else:
+            self.sigma_default = torch.tensor(float(sigma_default))
+        if self.noise_conditional:
+            first = self.features[0]
+            conv0 = sn(nn.Conv2d(2, c1, 5, stride=2, padding=4))  # image + log-sigma channel
+            self.features[0] = conv0
+            del first
+            self.sigma_embedding = SigmaEmbedding(64, act)
+            self.film = nn.ModuleList([nn.Linear(64, 2 * c) for c in (c1, c2, c3, c3)])
+            for f in self.film:  # start as the unconditioned net
+                nn.init.zeros_(f.weight)
+                nn.init.zeros_(f.bias)
+        self.prior = GaussianPrior() if gaussian_prior else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x * 2.0 - 1.0)).squeeze(-1)
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor | float | None = None) -> torch.Tensor:
+        """sigma * E(x, sigma) per image; sigma: None (``sigma_default``), a float or one per image."""
+        if not self.noise_conditional and self.prior is None:
+            return self.head(self.features(x * 2.0 - 1.0)).squeeze(-1)
+        sig = self._sigmas(x, sigma)
+        if self.noise_conditional:
+            emb = self.sigma_embedding(sig)
+            h = torch.cat([x * 2.0 - 1.0, (sig.log() / 4.0).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])], 1)
+            layers = list(self.features)
+            for i, film in enumerate(self.film):
+                conv, act = layers[2 * i], layers[2 * i + 1]
+                scale, shift = film(emb).chunk(2, 1)
+                h = act(conv(h) * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
+            out = self.head(h.flatten(1)).squeeze(-1)
+        else:
+            out = self.head(self.features(x * 2.0 - 1.0)).squeeze(-1)
+        if self.prior is not None:
+            out = out + sig * self.prior(x, sig)
+        return out
+
+    def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        if sigma is None:
+            sigma = self.sigma_default
+        sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
+        return sig.expand(x.shape[0]) if sig.numel() == 1 else sig
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         return self(x)
+
+
+class SigmaEmbedding(nn.Module):
+    """Sinusoidal features of log sigma, mixed by a small MLP: how the net is told the noise level."""
+
+    def __init__(self, dim: int = 64, act=nn.SiLU):
+        super().__init__()
+        self.register_buffer("frequencies", torch.arange(1, dim // 2 + 1, dtype=torch.float32) * (math.pi / 4))
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), act())
+
+    def forward(self, sigma: torch.Tensor) -> torch.Tensor:
+        t = sigma.reshape(-1, 1).log() * self.frequencies
+        return self.mlp(torch.cat([t.sin(), t.cos()], 1))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -18,12 +18,22 @@ from .config import RunConfig
 SUPPORTED_FAMILIES = ("conv", *BOLTZMANN_FAMILIES)
 
 
+def _clamp_last(chain, last: int):
+    """Pass a chain's steps through, clamping the final image into the pixel range."""
+    for st in chain:
+        if st.step >= last:
+            st.x.clamp_(0.0, 1.0)
+        yield st
+
+
 def build_model(cfg: RunConfig) -> nn.Module:
     m = cfg.model
     if m.family == "conv":
         from .energy import ConvEnergy
 
-        return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm)
+        return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm,
+                          noise_conditional=m.noise_conditional, gaussian_prior=m.gaussian_prior,
+                          sigma_default=cfg.sampler.sigma_min)
     if m.family in ("rbm", "sparse-rbm", "hopfield"):
         from .boltzmann.rbm import RBM
 
@@ -65,10 +75,15 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
             return dbm_gibbs_chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
         return gibbs_chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
     if cfg.model.family == "conv":
-        from .langevin import annealed_schedule, langevin_chain
+        from .langevin import ancestral_schedule, annealed_schedule, langevin_chain
 
         if steps is None and s.sample_steps and s.schedule == "constant":
             steps = s.sample_steps
+        if s.schedule == "ancestral" and settings is None:
+            n = (s.levels * s.steps_per_level) if steps is None else max(1, steps - 1)
+            sched = ancestral_schedule(s.sigma_max, s.sigma_min, n)
+            return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
+                                              schedule=sched), len(sched))
         if s.schedule == "annealed" and settings is None:
             per_level = s.steps_per_level if steps is None else max(1, steps // s.levels)
             sched = annealed_schedule(s.sigma_max, s.sigma_min, s.levels, per_level, s.eps)

@@ -32,13 +32,20 @@ class LangevinSettings:
     noise: float = 0.005
     grad_clip: float | None = 0.03
     clamp: tuple[float, float] | None = (0.0, 1.0)
+    sigma: float | None = None  # noise level a noise-conditional energy is evaluated at (None: its default)
 
 
-def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """E(x) per image and dE/dx, without building a graph for the model's parameters."""
+def takes_sigma(energy_fn) -> bool:
+    """Whether ``energy_fn(x, sigma)`` depends on the noise level (a noise-conditional energy)."""
+    return bool(getattr(energy_fn, "uses_sigma", False))
+
+
+def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor, sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """E(x) per image and dE/dx, without building a graph for the model's parameters. ``sigma`` is
+    the noise level for a noise-conditional energy (ignored by others)."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
-        e = energy_fn(x)
+        e = energy_fn(x, sigma) if sigma is not None and takes_sigma(energy_fn) else energy_fn(x)
         (g,) = torch.autograd.grad(e.sum(), x)
     return e.detach(), g
 
@@ -55,15 +62,16 @@ def langevin_chain(
     generator: torch.Generator | None = None,
     settings: Callable[[], LangevinSettings] | None = None,
     yield_initial: bool = True,
-    schedule: Sequence[tuple[float, float]] | None = None,
+    schedule: Sequence[tuple[float, ...]] | None = None,
 ) -> Iterator[ChainStep]:
     """Run ``steps`` Langevin updates from ``x0``, yielding after each one.
 
     ``mask`` (broadcastable to x, 1 = clamped) keeps those pixels at their values in ``x0``.
     ``settings``, if given, is called before every step so step size / noise / clip can change
     while the chain runs (the GUI's sliders); ``steps`` then also comes from it.
-    ``schedule``, if given, is a list of (step_size, noise) pairs, one per step (annealed
-    Langevin, see :func:`annealed_schedule`); it sets the number of steps.
+    ``schedule``, if given, is a list of (step_size, noise[, sigma]) per step (annealed Langevin,
+    see :func:`annealed_schedule`); it sets the number of steps. ``sigma`` is the noise level a
+    noise-conditional energy is evaluated at for that step; the yielded energy is at that level.
     The model's parameter gradients are untouched.
     """
     if schedule is not None:
@@ -87,7 +95,10 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         keep = mask.to(dtype=torch.bool, device=x.device).expand_as(x)
         fixed = x0.detach().to(x.dtype)
     noise_buf = torch.empty_like(x)
-    e, g = energy_and_grad(energy_fn, x)
+    level = schedule[0][2] if schedule and len(schedule[0]) > 2 else None
+    if settings is not None:
+        level = settings().sigma
+    e, g = energy_and_grad(energy_fn, x, level)
     if yield_initial:
         yield ChainStep(0, x, e, g)
     k = 0
@@ -95,10 +106,18 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if settings is not None:
             s = settings()
             steps, step_size, noise, grad_clip, clamp = s.steps, s.step_size, s.noise, s.grad_clip, s.clamp
+            sigma = s.sigma
         if k >= steps:
             return
         if schedule is not None:
-            step_size, noise = schedule[k]
+            step_size, noise, *rest = schedule[k]
+            sigma = rest[0] if rest else None
+        elif settings is None:
+            sigma = None
+        if sigma != level:
+            level = sigma
+            if takes_sigma(energy_fn):  # a new noise level: the gradient must be taken at it
+                e, g = energy_and_grad(energy_fn, x, level)
         if grad_clip is not None and grad_clip > 0:
             g = g.clamp(-grad_clip, grad_clip)
         x.add_(g, alpha=-step_size)
@@ -110,7 +129,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if keep is not None:
             x = torch.where(keep, fixed, x)
         k += 1
-        e, g = energy_and_grad(energy_fn, x)
+        e, g = energy_and_grad(energy_fn, x, level)
         yield ChainStep(k, x, e, g)
 
 
@@ -136,15 +155,16 @@ def sequential_langevin_samples(energy_fn: EnergyFn, x0: torch.Tensor, every: in
 
 
 def annealed_schedule(sigma_max: float, sigma_min: float, levels: int, steps_per_level: int, eps: float,
-                      denoise: bool = True) -> list[tuple[float, float]]:
-    """(step_size, noise) per step for annealed Langevin on E(x, sigma) = E(x) / sigma.
+                      denoise: bool = True) -> list[tuple[float, float, float]]:
+    """(step_size, noise, sigma) per step for annealed Langevin on a noise-conditional energy.
 
     Song & Ermon (2019): at noise level sigma_i take ``steps_per_level`` steps of size
     a_i = eps * sigma_i^2 / sigma_min^2 on the score -grad E(x)/sigma_i, i.e.
     x <- x - (a_i / sigma_i) grad E(x) + sqrt(2 a_i) xi. Large noise first lets chains from
     uniform noise find the digit manifold; small noise last sharpens the strokes. With
     ``denoise`` a final noise-free step of size sigma_min applies Tweedie's formula
-    (x + sigma^2 * score), removing the last level's noise.
+    (x + sigma^2 * score), removing the last level's noise. Steps are on the gradient of the
+    model's output g = sigma * E(x, sigma) (for the blind E(x)/sigma form, g = E(x)).
     """
     if levels < 1 or steps_per_level < 1:
         return []
@@ -156,9 +176,29 @@ def annealed_schedule(sigma_max: float, sigma_min: float, levels: int, steps_per
     out = []
     for s in sigmas:
         a = eps * (s / sigma_min) ** 2
-        out += [(a / s, math.sqrt(2.0 * a))] * steps_per_level
+        out += [(a / s, math.sqrt(2.0 * a), s)] * steps_per_level
     if denoise:
-        out.append((sigma_min, 0.0))
+        out.append((sigma_min, 0.0, sigma_min))
+    return out
+
+
+def ancestral_schedule(sigma_max: float, sigma_min: float, steps: int) -> list[tuple[float, float, float]]:
+    """(step_size, noise, sigma) per step for ancestral sampling of a noise-conditional energy.
+
+    The reverse of the variance-exploding noising process (Ho et al. 2020; Song et al. 2021),
+    driven by the energy's gradient: a first step adds noise of level sigma_max to the start
+    image; then, going from level s to the next level s' of a geometric ladder, the exact
+    Gaussian posterior step  x <- x + (s^2 - s'^2) * score + s' sqrt(1 - s'^2/s^2) * z,  with
+    score = -grad g / s; the last step (s' = 0) is Tweedie's denoising. Unlike annealed Langevin
+    it has no step-size knob: every step size follows from the ladder. Images leave [0, 1] in
+    between (they are noisy images), so the chain is not clamped until its end.
+    """
+    steps = max(1, int(steps))
+    sigmas = [sigma_max * (sigma_min / sigma_max) ** (i / max(1, steps - 1)) for i in range(steps)] + [0.0]
+    out = [(0.0, sigma_max, sigma_max)]
+    for s, nxt in zip(sigmas[:-1], sigmas[1:]):
+        d = s * s - nxt * nxt
+        out.append((d / s, nxt * math.sqrt(d) / s, s))
     return out
 
 

@@ -43,13 +43,14 @@ class ChainPlayer:
 
     def _sampler_settings(self) -> LangevinSettings:
         s = self.settings
-        step_size, noise = s.step_size, s.noise
+        step_size, noise, sigma = s.step_size, s.noise, None
         if s.anneal_from is not None:
-            step_size, noise = self._schedule()[min(self.step_index, s.total_steps - 1)]
+            step_size, noise, sigma = self._schedule()[min(self.step_index, s.total_steps - 1)]
         # "steps" is not a limit here: the player decides when to stop (total_steps)
-        return LangevinSettings(steps=1 << 60, step_size=step_size, noise=noise, grad_clip=s.grad_clip or None)
+        return LangevinSettings(steps=1 << 60, step_size=step_size, noise=noise, grad_clip=s.grad_clip or None,
+                                sigma=sigma)
 
-    def _schedule(self) -> list[tuple[float, float]]:
+    def _schedule(self) -> list[tuple[float, float, float]]:
         """Annealed ladder from ``anneal_from`` down to the model's sigma_min over total_steps."""
         from .langevin import annealed_schedule
 
@@ -63,7 +64,7 @@ class ChainPlayer:
             sched += [sched[-2] if len(sched) > 1 else sched[-1]] * max(0, s.total_steps - len(sched))
             self._schedule_cache, self._schedule_key = sched[: max(1, s.total_steps)], key
             if len(sched) >= s.total_steps:  # finish on the noise-free denoising step
-                self._schedule_cache[-1] = (m.sigma_min, 0.0)
+                self._schedule_cache[-1] = (m.sigma_min, 0.0, m.sigma_min)
         return self._schedule_cache
 
     def reset(self) -> None:

@@ -44,6 +44,8 @@ def sampler_summary(cfg) -> str:
     s = cfg.sampler
     if cfg.model.family != "conv":
         return "Gibbs sampling"
+    if s.schedule == "ancestral":
+        return f"ancestral sampling σ {s.sigma_max:g}→{s.sigma_min:g}, {s.levels * s.steps_per_level} steps"
     if s.schedule == "annealed":
         return f"annealed Langevin σ {s.sigma_max:g}→{s.sigma_min:g}, {s.levels}×{s.steps_per_level} steps, ε {s.eps:g}"
     return f"Langevin step size {s.step_size:g}, noise {s.noise:g}"

@@ -157,9 +157,11 @@ class TrainingPanel(QWidget):
         form = QFormLayout(samp_box)
         self.schedule = QComboBox()
         self.schedule.addItem("Annealed noise levels", "annealed")
+        self.schedule.addItem("Ancestral (reverse diffusion)", "ancestral")
         self.schedule.addItem("Constant step", "constant")
-        self.schedule.setToolTip("Annealed: from large noise (coarse shapes) down to fine noise (sharp strokes);\n"
-                                 "needs a noise-conditional energy (trained by DSM)")
+        self.schedule.setToolTip("Annealed: Langevin steps from large noise (coarse shapes) down to fine noise (sharp "
+                                 "strokes);\nancestral: the exact reverse of the noising process, levels × steps "
+                                 "levels, no step size to tune;\nboth need a noise-conditional energy (trained by DSM)")
         self.schedule.currentIndexChanged.connect(self._update_enabled)
         form.addRow("Schedule", self.schedule)
         self.sigma_max = NumberField("sigma max", 1.0, 0, 100, open_low=True, tooltip="Largest noise level")
@@ -360,10 +362,11 @@ class TrainingPanel(QWidget):
         self.objective.setEnabled(True)
         self.schedule.setEnabled(True)
         cd = self.objective.currentData() == "cd"
-        annealed = self.schedule.currentData() == "annealed"
+        annealed = self.schedule.currentData() in ("annealed", "ancestral")
+        self.eps.setEnabled(self.schedule.currentData() == "annealed" or not cd)
         for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
             w.setEnabled(cd)
-        for w in (self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps):
+        for w in (self.sigma_max, self.sigma_min, self.levels, self.per_level):
             w.setEnabled(annealed or not cd)
         for w in (self.steps, self.step_size, self.noise, self.grad_clip):
             w.setEnabled(cd or not annealed)

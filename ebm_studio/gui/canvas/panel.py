@@ -271,7 +271,7 @@ class CanvasPanel(QWidget):
         self._clear_views()
         if cfg is not None and not same_sampler:  # new weights of the same recipe keep the user's settings
             sc = cfg.sampler
-            annealed = sc.schedule == "annealed"
+            annealed = sc.schedule in ("annealed", "ancestral")  # the canvas anneals by Langevin either way
             if annealed:  # the finest noise level's Langevin step: a = eps, step a / sigma_min, noise sqrt(2a)
                 self.step_size.set_value(sc.eps / sc.sigma_min)
                 self.noise.set_value((2 * sc.eps) ** 0.5)
