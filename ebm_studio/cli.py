@@ -277,7 +277,9 @@ def _sampler_cfg(run, args):
     if laddered and not annealed:
         over["sampler.schedule"] = "constant"
     if args.steps is not None:
-        if annealed:
+        if annealed and s.schedule == "ancestral":  # levels of (1 predictor + correctors), +1 noise injection
+            over["sampler.levels"] = max(1, -(-(args.steps - 1) // s.steps_per_level))
+        elif annealed:
             over["sampler.steps_per_level"] = max(1, args.steps // s.levels)
         else:
             over["sampler.steps"] = args.steps

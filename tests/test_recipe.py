@@ -16,10 +16,17 @@ def tiny(**over):
     return RunConfig().with_overrides(**base)
 
 
-def test_default_recipe_is_dsm_with_annealed_sampler():
+def test_default_recipe_is_noise_conditional_dsm_with_ancestral_sampler():
     cfg = RunConfig()
-    assert cfg.train.objective == "dsm" and cfg.sampler.schedule == "annealed"
+    assert cfg.train.objective == "dsm" and cfg.sampler.schedule == "ancestral"
+    assert cfg.model.noise_conditional and cfg.model.gaussian_prior
     assert cfg.sampler.total_steps() == cfg.sampler.levels * cfg.sampler.steps_per_level + 1
+
+
+def test_configs_written_before_the_new_recipe_keep_their_meaning():
+    old = RunConfig.from_dict({"model": {"family": "conv", "width": 32}, "train": {"objective": "dsm"}})
+    assert not old.model.noise_conditional and not old.model.gaussian_prior and old.train.sigma_skew == 1.0
+    assert RunConfig.from_dict({}).model.noise_conditional  # no model section at all: today's defaults
 
 
 def test_annealed_schedule_endpoints():
@@ -34,13 +41,25 @@ def test_annealed_schedule_endpoints():
     assert annealed_schedule(1.0, 0.01, 3, 2, 1e-4, denoise=False)[-1][1] != 0.0
 
 
-def test_dsm_loss_decreases_on_a_tiny_subset(mnist_small):
-    tr = make_trainer(tiny(), mnist_small.images)
+def _fixed_dsm_loss(model, images):
+    """The DSM loss on fixed images, noise and levels (no batch-to-batch noise in the comparison)."""
+    g = torch.Generator().manual_seed(0)
+    sigma = torch.exp(math.log(0.02) + math.log(50) * torch.rand(len(images), 1, 1, 1, generator=g))
+    z = torch.randn(images.shape, generator=g)
+    noisy = (images + sigma * z).requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(noisy, sigma.flatten()).sum(), noisy)
+    return float((grad - z).pow(2).mean())
+
+
+@pytest.mark.parametrize("prior", [False, True])
+def test_dsm_loss_decreases_on_a_tiny_subset(mnist_small, prior):
+    tr = make_trainer(tiny(**{"model.gaussian_prior": prior}), mnist_small.images)
+    first = _fixed_dsm_loss(tr.model, mnist_small.images[:256])
     records = list(tr.steps(120))
-    first = sum(r.loss for r in records[:10]) / 10
-    last = sum(r.loss for r in records[-10:]) / 10
-    assert first > 0.5  # an untrained gradient explains little of the noise
-    assert last < 0.8 * first, (first, last)
+    last = _fixed_dsm_loss(tr.model, mnist_small.images[:256])
+    assert first > (0.1 if prior else 0.5)  # an untrained net explains little of the noise, the prior some
+    assert last < (0.95 if prior else 0.85) * first, (first, last)  # the prior leaves the net less to learn
+    assert all(math.isfinite(r.loss) for r in records)
     assert tr.negatives.shape[1:] == (1, 28, 28)  # Tweedie-denoised batch for the gallery
 
 

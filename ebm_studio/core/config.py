@@ -3,6 +3,9 @@
 Three small dataclasses (model, sampler, training) plus the data choice. Every field is
 validated on construction from untrusted input (a TOML file, the CLI, the GUI's fields): wrong
 types, NaN/inf, negative sizes and absurd values raise :class:`ConfigError` naming the field.
+
+Defaults are the default recipe. When a recipe's default changes, a file written before the
+change (which lacks the new key) keeps the old meaning: see ``LEGACY_DEFAULTS``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ class ModelConfig:
     width: int = 32
     activation: str = "swish"
     spectral_norm: bool = False
-    noise_conditional: bool = False  # conv: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
-    gaussian_prior: bool = False  # conv: add the exact energy of a Gaussian fit of the data at level sigma
+    noise_conditional: bool = True  # conv + DSM: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
+    gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian fit of the data at level sigma
     hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes
 
     def validate(self) -> None:
@@ -58,17 +61,18 @@ class ModelConfig:
 class SamplerConfig:
     """Langevin settings (convolutional EBM) or Gibbs sweeps (Boltzmann machines)."""
 
-    schedule: str = "annealed"  # "annealed" (noise-conditional, from sigma_max to sigma_min) or "constant"
+    schedule: str = "ancestral"  # noise-conditional "ancestral" or "annealed" (sigma_max -> sigma_min), or "constant"
     steps: int = 60  # constant schedule: Langevin steps; also negatives per CD training step
     step_size: float = 10.0
     noise: float = 0.005
     grad_clip: float = 0.0  # per-pixel clip of dE/dx (0 = off); the CD recipe uses 0.03
-    sigma_max: float = 1.0  # annealed: the noise levels the energy was trained for, E(x, s) = E(x) / s
+    sigma_max: float = 1.0  # annealed/ancestral: the noise levels the energy was trained for
     sigma_min: float = 0.02
-    levels: int = 10
-    steps_per_level: int = 10
+    levels: int = 100  # noise levels of the ladder
+    steps_per_level: int = 2  # annealed: Langevin steps a level; ancestral: 1 predictor + correctors
     eps: float = 3e-4  # annealed: step size at the smallest noise level
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
+    snr: float = 0.16  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
     def validate(self) -> None:
@@ -86,10 +90,11 @@ class SamplerConfig:
         _float("sampler.eps", self.eps, 0.0, 10.0, open_low=True)
         _int("sampler.sample_steps", self.sample_steps, 0, 10_000_000)
         _float("sampler.beta0", self.beta0, 0.0, 1.0)
+        _float("sampler.snr", self.snr, 0.0, 10.0)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral
-        sampler's levels x steps_per_level (+1 initial noise injection), or ``steps``."""
+        sampler's levels x (1 + correctors) (+1 initial noise injection), or ``steps``."""
         if self.sample_steps:
             return self.sample_steps
         return self.levels * self.steps_per_level + 1 if self.schedule in ("annealed", "ancestral") else self.steps
@@ -110,7 +115,8 @@ class TrainConfig:
     reinit_prob: float = 0.05
     data_noise: float = 0.005  # Gaussian noise added to data (Nijkamp et al.: >= Langevin noise)
     max_grad_norm: float = 0.0  # 0 = no clipping of the parameter gradient
-    ema: float = 0.999  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
+    sigma_skew: float = 2.0  # DSM: log sigma = log sigma_max - range * u**skew (1 = log-uniform; >1 more at large sigma)
+    ema: float = 0.995  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
     l1: float = 0.0  # Boltzmann machines: L1 weight penalty (the sparse RBM)
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
@@ -123,6 +129,7 @@ class TrainConfig:
     def validate(self) -> None:
         _choice("train.on_divergence", self.on_divergence, DIVERGENCE_POLICIES)
         _float("train.ema", self.ema, 0.0, 0.999999)
+        _float("train.sigma_skew", self.sigma_skew, 0.1, 10.0)
         _float("train.l1", self.l1, 0.0, 10.0)
         _float("train.lr_decay", self.lr_decay, 0.0, 1e6)
         _choice("train.binarize", self.binarize, ("threshold", "stochastic"))
@@ -186,6 +193,11 @@ class RunConfig:
             raise ConfigError(f"{name}: top level must be a table")
         sections = {"model": ModelConfig, "sampler": SamplerConfig, "train": TrainConfig, "data": DataConfig}
         unknown = set(raw) - set(sections) - {"meta"}
+        raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+        for dotted, old in LEGACY_DEFAULTS.items():
+            section, _, key = dotted.partition(".")
+            if isinstance(raw.get(section), dict) and raw[section] and key not in raw[section]:
+                raw[section][key] = old
         if unknown:
             raise ConfigError(f"{name}: unknown section(s) {sorted(unknown)}")
         parts = {}
@@ -206,6 +218,15 @@ class RunConfig:
             section, _, name = key.partition(".")
             raw.setdefault(section, {})[name] = value
         return RunConfig.from_dict(raw)
+
+
+#: Keys added with a new default recipe, and what a file that lacks them meant when it was written
+#: (before the key existed): runs and checkpoints from then load and resume as they were trained.
+LEGACY_DEFAULTS: dict[str, Any] = {
+    "model.noise_conditional": False,
+    "model.gaussian_prior": False,
+    "train.sigma_skew": 1.0,
+}
 
 
 def _build(klass, part: dict, where: str):

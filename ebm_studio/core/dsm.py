@@ -3,7 +3,8 @@
 Contrastive divergence needs tens of Langevin steps per training step to draw negatives; on a
 small CPU that leaves only a few hundred updates in five minutes. Denoising score matching
 (Vincent 2011; Song & Ermon 2019) needs none: perturb a data batch, x~ = x + sigma * z with
-sigma log-uniform over the sampler's noise ladder, and train the energy's input gradient to
+sigma drawn over the sampler's noise ladder (log-uniform, or skewed toward large sigma by
+``train.sigma_skew``, where a digit's global shape is learned), and train the energy's input gradient to
 point back along the noise. With the NCSNv2 scaling (score = -grad E(x) / sigma), the weighted
 objective is simply  || grad E(x~) - z ||^2, at about three forward passes per image. The energy
 it learns is sampled by annealed Langevin dynamics (:func:`langevin.annealed_schedule`).
@@ -69,7 +70,7 @@ class DSMTrainer(StepTrainer):
         n = batch.shape[0]
         lo, hi = math.log(s.sigma_min), math.log(s.sigma_max)
         u = torch.rand((n, 1, 1, 1), generator=self.generator, device=self.device)
-        sigma = torch.exp(lo + (hi - lo) * u)
+        sigma = torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))  # skew > 1: more at large sigma
         z = torch.randn(batch.shape, generator=self.generator, device=self.device)
         noisy = (batch + sigma * z).requires_grad_(True)
         energy = self.model(noisy, sigma) if getattr(self.model, "uses_sigma", False) else self.model(noisy)

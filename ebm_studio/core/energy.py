@@ -19,8 +19,6 @@ denoising score matching to predict the noise; with ``sigma=None`` it is evaluat
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -112,7 +110,7 @@ class SigmaEmbedding(nn.Module):
 
     def __init__(self, dim: int = 64, act=nn.SiLU):
         super().__init__()
-        self.register_buffer("frequencies", torch.arange(1, dim // 2 + 1, dtype=torch.float32) * (math.pi / 4))
+        self.register_buffer("frequencies", torch.arange(1, dim // 2 + 1, dtype=torch.float32) / 4.0)
         self.mlp = nn.Sequential(nn.Linear(dim, dim), act())
 
     def forward(self, sigma: torch.Tensor) -> torch.Tensor:

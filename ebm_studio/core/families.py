@@ -31,8 +31,9 @@ def build_model(cfg: RunConfig) -> nn.Module:
     if m.family == "conv":
         from .energy import ConvEnergy
 
+        dsm = cfg.train.objective == "dsm"  # noise levels only exist for score matching; CD trains E(x)
         return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm,
-                          noise_conditional=m.noise_conditional, gaussian_prior=m.gaussian_prior,
+                          noise_conditional=m.noise_conditional and dsm, gaussian_prior=m.gaussian_prior and dsm,
                           sigma_default=cfg.sampler.sigma_min)
     if m.family in ("rbm", "sparse-rbm", "hopfield"):
         from .boltzmann.rbm import RBM
@@ -80,8 +81,8 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
         if steps is None and s.sample_steps and s.schedule == "constant":
             steps = s.sample_steps
         if s.schedule == "ancestral" and settings is None:
-            n = (s.levels * s.steps_per_level) if steps is None else max(1, steps - 1)
-            sched = ancestral_schedule(s.sigma_max, s.sigma_min, n)
+            levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
+            sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
             return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
                                               schedule=sched), len(sched))
         if s.schedule == "annealed" and settings is None:

@@ -182,7 +182,8 @@ def annealed_schedule(sigma_max: float, sigma_min: float, levels: int, steps_per
     return out
 
 
-def ancestral_schedule(sigma_max: float, sigma_min: float, steps: int) -> list[tuple[float, float, float]]:
+def ancestral_schedule(sigma_max: float, sigma_min: float, steps: int, corrector: int = 0,
+                       snr: float = 0.16) -> list[tuple[float, float, float]]:
     """(step_size, noise, sigma) per step for ancestral sampling of a noise-conditional energy.
 
     The reverse of the variance-exploding noising process (Ho et al. 2020; Song et al. 2021),
@@ -192,11 +193,17 @@ def ancestral_schedule(sigma_max: float, sigma_min: float, steps: int) -> list[t
     score = -grad g / s; the last step (s' = 0) is Tweedie's denoising. Unlike annealed Langevin
     it has no step-size knob: every step size follows from the ladder. Images leave [0, 1] in
     between (they are noisy images), so the chain is not clamped until its end.
+
+    ``corrector`` Langevin steps at each level before moving on make it the predictor-corrector
+    sampler of Song et al. (2021). Their step follows the signal-to-noise rule
+    a = 2 (snr |z| / |score|)^2 with |score| ~ |z| / s, i.e. a = 2 snr^2 s^2, fixed in advance.
     """
     steps = max(1, int(steps))
     sigmas = [sigma_max * (sigma_min / sigma_max) ** (i / max(1, steps - 1)) for i in range(steps)] + [0.0]
     out = [(0.0, sigma_max, sigma_max)]
     for s, nxt in zip(sigmas[:-1], sigmas[1:]):
+        a = 2.0 * (snr * s) ** 2
+        out += [(a / s, math.sqrt(2.0 * a), s)] * max(0, int(corrector))
         d = s * s - nxt * nxt
         out.append((d / s, nxt * math.sqrt(d) / s, s))
     return out

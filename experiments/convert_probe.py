@@ -1,0 +1,41 @@
+"""Turn the weights of an ``ncsn_probe.py --arch gcond`` run into a studio run directory.
+
+    python experiments/convert_probe.py PROBE.pt OUT_DIR [--width 32] [key=value ...]
+
+The probe's Gauss(Cond) net is the studio's ConvEnergy(noise_conditional=True,
+gaussian_prior=True) under other parameter names; extra key=value pairs override the config.
+"""
+import sys
+
+import torch
+
+from ebm_studio.core.checkpoint import save_run
+from ebm_studio.core.config import RunConfig
+from ebm_studio.core.families import build_model
+
+src, out, *rest = sys.argv[1:]
+over = {"model.width": 32, "model.noise_conditional": True, "model.gaussian_prior": True}
+for kv in rest:
+    k, v = kv.split("=")
+    over[k] = type(getattr(getattr(RunConfig(), k.split(".")[0]), k.split(".")[1]))(v)
+cfg = RunConfig().with_overrides(**over)
+sd = torch.load(src)
+rename = {"mu": "prior.mean", "u": "prior.basis", "lam": "prior.variance", "net.emb.freq": "sigma_embedding.frequencies"}
+new = {}
+for k, v in sd.items():
+    if k == "net.emb.freq":  # the probe divides log sigma by 4, the studio's frequencies carry it
+        new["sigma_embedding.frequencies"] = v / 4.0
+    elif k in rename:
+        new[rename[k]] = v
+    elif k.startswith("net.convs."):
+        i, rest_ = k[len("net.convs."):].split(".", 1)
+        new[f"features.{2 * int(i)}.{rest_}"] = v
+    elif k.startswith("net.emb."):
+        new["sigma_embedding." + k[len("net.emb."):]] = v
+    elif k.startswith("net."):
+        new[k[4:]] = v
+model = build_model(cfg)
+new["sigma_default"] = model.sigma_default
+model.load_state_dict(new)
+save_run(out, model, cfg)
+print("saved", out)
