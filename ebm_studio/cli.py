@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=_positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
     t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
-    t.add_argument("--limit", type=_positive_int, help="use at most this many training images")
+    t.add_argument("--limit", "--max-examples", dest="limit", type=_positive_int,
+                   help="use at most this many training images (the first ones of the chosen digits)")
+    t.add_argument("--init-from", help="start from this model's weights (run directory, checkpoint or 'pretrained'): "
+                                       "few-shot transfer / fine-tuning; its architecture and sampler are kept")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=_positive_float, help="wall-clock budget")
     budget.add_argument("--epochs", type=_positive_float, help="passes over the training set")
@@ -107,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(init="noise")
     _add_sampler_args(e)
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
+    e.add_argument("--digit", type=int, choices=range(10), metavar="D",
+                   help="few-shot transfer: also report how many samples are digit D, the distance to the run's "
+                        "own training examples (memorisation) and the diversity of samples and examples")
     e.add_argument("--ais-betas", type=_positive_int, default=10000,
                    help="RBM families: intermediate temperatures of annealed importance sampling")
 
@@ -154,7 +160,7 @@ def cmd_train(args) -> int:
     overrides = {}
     if args.resume:
         if args.config or args.preset or args.model or args.digits or args.data or args.limit or args.hidden \
-                or args.width:
+                or args.width or args.init_from:
             raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
         session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
                                   autosave_minutes=args.autosave_minutes)
@@ -194,7 +200,16 @@ def cmd_train(args) -> int:
         cfg = cfg.with_overrides(**overrides)
         if (args.out / "model.safetensors").exists():
             raise ConfigError(f"{args.out} already holds a run; use --resume to continue it or choose another --out")
-        session = TrainingSession(cfg, run_dir=args.out, device=None, autosave_minutes=args.autosave_minutes)
+        init_model = None
+        if args.init_from:
+            from .core.models_io import open_model
+            from .core.session import transfer_config
+
+            source = open_model(args.init_from)
+            cfg = transfer_config(source.config, cfg)
+            init_model = source.model
+        session = TrainingSession(cfg, run_dir=args.out, device=None, autosave_minutes=args.autosave_minutes,
+                                  init_model=init_model)
     if not (args.minutes or args.epochs or args.steps):
         args.epochs = 1.0
     budget = Budget(steps=args.steps, epochs=args.epochs, minutes=args.minutes)
@@ -396,7 +411,10 @@ def cmd_evaluate(args) -> int:
         samples = draw_samples(run, cfg, args.n, lambda m, d, g: _initial(args, m, d, g), device, args.seed)
         source = f"{args.n} samples of {args.target} from uniform noise"
         extra = _likelihood_figures(run, args)
-    report = load_meter().evaluate(samples)
+    meter = load_meter()
+    report = meter.evaluate(samples)
+    if args.digit is not None:
+        extra.update(_transfer_figures(meter, samples, args))
     if args.json:
         print(json.dumps({**report.as_dict(), **extra}, indent=2))
     else:
@@ -405,6 +423,23 @@ def cmd_evaluate(args) -> int:
         for key, value in extra.items():
             print(f"{key:16s} {value}")
     return 0
+
+
+def _transfer_figures(meter, samples, args) -> dict:
+    """Target-digit share and memorisation figures; the examples are the run's own training images
+    (when the target is a run trained on at most 10,000 of them)."""
+    from .core.quality.metrics import as_sample_tensor
+    from .core.quality.transfer import transfer_figures
+
+    examples = None
+    if not args.target.lower().endswith(".npy"):
+        from .core.data import load_dataset
+        from .core.models_io import open_model
+
+        d = open_model(args.target).config.data
+        if d.limit is not None and d.limit <= 10_000:
+            examples = load_dataset(d.source, "train", d.digits, d.limit).images
+    return transfer_figures(meter, as_sample_tensor(samples), args.digit, examples)
 
 
 def _likelihood_figures(run, args) -> dict:

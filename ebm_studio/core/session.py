@@ -16,8 +16,8 @@ import torch
 from .checkpoint import CONFIG_FILE, METRICS_FILE, MetricsLog, load_run, resume_trainer, save_run
 from .config import RunConfig
 from .data import load_dataset
-from .errors import CheckpointError
-from .families import make_trainer
+from .errors import CheckpointError, ConfigError
+from .families import build_model, make_trainer
 from .trainer import CSV_FIELDS, TrainRecord
 
 
@@ -39,10 +39,22 @@ class Budget:
         return False
 
 
+def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
+    """The config of a run that fine-tunes a ``source`` model on ``target``'s data and budget: the
+    architecture, the noise levels and sampler the weights were trained for, and the objective
+    come from the source; data, optimiser settings and seed from the target."""
+    raw, src = target.to_dict(), source.to_dict()
+    raw["model"], raw["sampler"] = src["model"], src["sampler"]
+    raw["train"]["objective"] = src["train"]["objective"]
+    return RunConfig.from_dict(raw)
+
+
 class TrainingSession:
     def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
                  device: torch.device | str | None = None, data: torch.Tensor | None = None,
-                 autosave_minutes: float = 5.0):
+                 autosave_minutes: float = 5.0, init_model: torch.nn.Module | None = None):
+        """``init_model``: start from these weights instead of a fresh model (transfer / fine-tuning);
+        its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.autosave_minutes = autosave_minutes
         if resume:
@@ -56,7 +68,15 @@ class TrainingSession:
         else:
             self.cfg = cfg.copy().validate()
             self.data = data if data is not None else self._load_data(self.cfg)
-            self.trainer = make_trainer(self.cfg, self.data, device=device)
+            model = None
+            if init_model is not None:
+                model = build_model(self.cfg)
+                try:
+                    model.load_state_dict(init_model.state_dict())
+                except RuntimeError as exc:
+                    raise ConfigError(f"the starting model does not fit this run's architecture: "
+                                      f"{str(exc).splitlines()[0]}") from None
+            self.trainer = make_trainer(self.cfg, self.data, model=model, device=device)
         self.log = MetricsLog(self.run_dir / METRICS_FILE, CSV_FIELDS) if self.run_dir else None
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
