@@ -103,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--init", default="noise", help="'noise' or an image file")
     _add_sampler_args(c)
 
+    gd = sub.add_parser("guide", help="train the class guide that lets 'sample --label D' ask for a digit",
+                        description="Train a classifier of noised images p(y | x, sigma) on the run's data and save "
+                                    "it beside the run as guide.safetensors (class-conditional sampling by guidance).")
+    gd.add_argument("model", help="run directory (or 'pretrained' with --out)")
+    gd.add_argument("--minutes", type=_positive_float, default=2.0, help="training budget")
+    gd.add_argument("--width", type=_positive_int, default=16, help="channel width of the classifier")
+    gd.add_argument("--out", type=Path, help="directory to write guide.safetensors to (default: the run directory)")
+    gd.add_argument("--seed", type=_nonneg_int, default=0)
+    gd.add_argument("--quiet", action="store_true")
+
     e = sub.add_parser("evaluate", help="quality meter: classifier-FID, confidence, coverage, memorisation",
                        description="Score samples drawn from uniform noise by a model, or a SAMPLES.npy file.")
     e.add_argument("target", help="run directory, checkpoint, 'pretrained', or SAMPLES.npy")
@@ -127,6 +137,9 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=_finite_float, help="Langevin noise scale")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="random seed")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--label", type=int, choices=range(10), metavar="D",
+                   help="ask for digit D: sample E(x) - w log p(D | x) with the run's class guide (see 'guide')")
+    p.add_argument("--guidance", type=_finite_float, default=1.0, help="guide weight w (1 = Bayes; more = surer, less varied)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_app()
     try:
         handler = {"train": cmd_train, "sample": cmd_sample, "chain": cmd_chain, "evaluate": cmd_evaluate,
+                   "guide": cmd_guide,
                    "info": cmd_info}[args.command]
         return handler(args) or 0
     except EbmStudioError as exc:
@@ -271,11 +285,22 @@ def _device_arg(name):
 # --- sample / chain ---------------------------------------------------------------------------
 def _open(args):
     from .core.device import configure_threads, resolve_device
+    from .core.errors import ConfigError
     from .core.models_io import open_model
 
     configure_threads()
     device = resolve_device(args.device)
     run = open_model(args.model if hasattr(args, "model") else args.target, device=device)
+    if getattr(args, "label", None) is not None:
+        from .core.guidance import GuidedEnergy, load_guide
+
+        if run.config.model.family != "conv":
+            raise ConfigError("--label steers the convolutional EBM's Langevin sampler; Boltzmann machines have no "
+                              "class guide")
+        if not args.guidance >= 0:
+            raise ConfigError(f"--guidance must be >= 0, got {args.guidance}")
+        guide, _ = load_guide(run.path)
+        run.model = GuidedEnergy(run.model, guide.to(device), args.label, args.guidance)
     return run, device
 
 
@@ -388,6 +413,44 @@ def cmd_chain(args) -> int:
 
 
 # --- evaluate / info --------------------------------------------------------------------------
+def cmd_guide(args) -> int:
+    import torch
+
+    from .core.data import load_dataset, load_mnist
+    from .core.device import configure_threads
+    from .core.errors import ConfigError, DataError
+    from .core.guidance import guide_accuracy, save_guide, train_guide
+    from .core.models_io import open_model
+
+    configure_threads()
+    run = open_model(args.model)
+    if run.config.model.family != "conv":
+        raise ConfigError("class guides steer the convolutional EBM; this run is a " + run.config.model.family)
+    out = args.out or run.path
+    if str(args.model).startswith("pretrained") and args.out is None:
+        raise ConfigError("give --out: the shipped models' folder is not written to")
+    d = run.config.data
+    data = load_dataset(d.source, "train", d.digits, d.limit)
+    if data.labels is None or bool((data.labels < 0).any()):
+        raise DataError(f"{d.source}: the class guide needs labelled images (MNIST or IDX with labels)")
+    s = run.config.sampler
+    t0, last = time.monotonic(), None
+    for guide, last in train_guide(data.images, data.labels, s.sigma_min, s.sigma_max, width=args.width,
+                                   seed=args.seed):
+        if not args.quiet and last.step % 50 == 0:
+            print(f"\rstep {last.step}  loss {last.loss:.3f}  batch accuracy {last.accuracy:.3f}", end="",
+                  file=sys.stderr)
+        if time.monotonic() - t0 >= args.minutes * 60:
+            break
+    test = load_mnist("test")
+    keep = torch.ones(len(test.labels), dtype=torch.bool) if d.digits is None else torch.isin(
+        test.labels, torch.tensor(d.digits))
+    acc = guide_accuracy(guide.eval(), test.images[keep][:2000], test.labels[keep][:2000])
+    path = save_guide(out, guide, {"steps": last.step, "seconds": round(last.seconds), "test_accuracy_by_sigma": acc})
+    print(f"\nsaved {path}; MNIST-test accuracy by noise level: {acc}", file=sys.stderr)
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     import numpy as np
 
@@ -413,6 +476,8 @@ def cmd_evaluate(args) -> int:
         extra = _likelihood_figures(run, args)
     meter = load_meter()
     report = meter.evaluate(samples)
+    if args.digit is None and getattr(args, "label", None) is not None:
+        args.digit = args.label  # guided samples: how many are the digit asked for
     if args.digit is not None:
         extra.update(_transfer_figures(meter, samples, args))
     if args.json:
