@@ -363,3 +363,23 @@ def test_slow_steps_back_off_the_timer_so_input_still_flows(qtbot):
     assert p.timer.interval() >= 40 > TICK_INTERVAL_MS  # waits at least as long as a tick took
     qtbot.waitUntil(lambda: p.player.done, timeout=10000)
     assert not p.timer.isActive()
+
+
+def test_steering_toward_a_digit_uses_the_class_guide(qtbot):
+    from ebm_studio.core.guidance import GuidedEnergy, NoisyDigitClassifier
+    from ebm_studio.gui.canvas import CanvasPanel
+
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    p.set_model(TemplateEnergy(), cfg())
+    p.set_guide(None)
+    assert not p.steer.isEnabled()
+    p.set_guide(NoisyDigitClassifier(4))
+    assert p.steer.isEnabled()
+    p.steer.setCurrentIndex(p.steer.findData(7))
+    p.seed_noise()
+    assert p.step()
+    assert isinstance(p.player.model, GuidedEnergy) and p.player.model.digit == 7
+    p.steer.setCurrentIndex(0)  # back to free sampling: the chain restarts on the plain energy
+    assert p.step()
+    assert p.player.model is p.model

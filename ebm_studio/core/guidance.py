@@ -61,15 +61,18 @@ class GuidedEnergy(nn.Module):
 
     uses_sigma = True
 
-    def __init__(self, energy: nn.Module, guide: NoisyDigitClassifier, digit: int, scale: float = 1.0):
+    def __init__(self, energy: nn.Module, guide: NoisyDigitClassifier, digit: int, scale: float = 1.0,
+                 sigma_default: float | None = None):
         super().__init__()
         if not 0 <= int(digit) <= 9:
             raise ValueError(f"digit must be 0-9, got {digit}")
         self.energy, self.guide, self.digit, self.scale = energy, guide, int(digit), float(scale)
-        self.sigma_default = energy.sigma_default
+        default = getattr(energy, "sigma_default", None) if sigma_default is None else sigma_default
+        self.sigma_default = torch.as_tensor(0.02 if default is None else default).float()
 
     def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
-        sig = self.energy._sigmas(x, sigma)
+        level = self.sigma_default if sigma is None else sigma
+        sig = torch.as_tensor(level, dtype=x.dtype, device=x.device).reshape(-1).expand(x.shape[0])
         base = self.energy(x, sig) if getattr(self.energy, "uses_sigma", False) else self.energy(x)
         return base - self.scale * sig * self.guide(x, sig)[:, self.digit]
 

@@ -262,6 +262,19 @@ class MainWindow(QMainWindow):
             self.canvas.set_model(model, cfg)
         self._update_family_views(model)
 
+    def _load_guide(self, run_path) -> None:
+        """The run's class guide (for steering the canvas toward a digit), if it has one."""
+        from ..core.guidance import GUIDE_FILE, load_guide
+
+        guide = None
+        if run_path is not None and (Path(run_path) / GUIDE_FILE).exists():
+            try:
+                guide, _ = load_guide(run_path)
+            except EbmStudioError as exc:
+                self.log_line(f"class guide not loaded: {exc}")
+        if hasattr(self.canvas, "set_guide"):
+            self.canvas.set_guide(guide)
+
     def _update_family_views(self, trainer_or_model) -> None:
         """Family-specific docks: the receptive fields of a Boltzmann machine (hidden units' weights).
 
@@ -551,6 +564,7 @@ class MainWindow(QMainWindow):
         self.session = None
         self.run_cfg = None
         self.set_current_model(run.model, run.config)
+        self._load_guide(run.path)
         self.training.set_config(run.config)
         self.charts.set_config(run.config)
         self.loaded_run_dir = None if is_pretrained else run.path

@@ -178,6 +178,21 @@ class CanvasPanel(QWidget):
         self.anneal_from.value_edited.connect(self._apply_settings)
         grid.addWidget(self.anneal, 5, 0, 1, 2)
         grid.addWidget(self.anneal_from, 5, 2)
+        self.steer = QComboBox()
+        self.steer.addItem("Free (no steering)", None)
+        for d in range(10):
+            self.steer.addItem(f"Steer toward a {d}", d)
+        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's class guide "
+                              "(a classifier of noised images; train one with 'ebm-studio guide RUN')")
+        self.steer_weight = NumberField("guidance weight", 2.0, 0, 100, tooltip="w: 1 = Bayes' rule; larger = "
+                                        "more decidedly that digit, less varied")
+        self.steer.currentIndexChanged.connect(self._steer_changed)
+        self.steer_weight.value_edited.connect(self._steer_changed)
+        grid.addWidget(self.steer, 8, 0, 1, 2)
+        grid.addWidget(self.steer_weight, 8, 2)
+        self.guide = None
+        self.steer.setEnabled(False)
+        self.steer_weight.setEnabled(False)
         self.mode = QComboBox()
         for key, text in MODES.items():
             self.mode.addItem(text, key)
@@ -289,6 +304,30 @@ class CanvasPanel(QWidget):
         self._update_buttons()
         if was_playing and model is not None:
             self.play()
+
+    def set_guide(self, guide) -> None:
+        """The class guide of the model shown (None: steering unavailable)."""
+        self.guide = guide
+        usable = guide is not None and self.cfg is not None and self.cfg.model.family == "conv"
+        self.steer.setEnabled(usable)
+        self.steer_weight.setEnabled(usable)
+        if not usable:
+            self.steer.setCurrentIndex(0)
+        self.steer.setToolTip(self.steer.toolTip().split("\n")[0] + ("" if usable else
+                              "\nThis model has no class guide: run 'ebm-studio guide RUN' to train one"))
+
+    def _steer_changed(self, *_) -> None:
+        if self.player is not None:  # a different energy: the chain restarts from the current seed
+            self.reset_chain()
+
+    def _chain_energy(self):
+        digit = self.steer.currentData()
+        if digit is None or self.guide is None:
+            return self.model
+        from ...core.guidance import GuidedEnergy
+
+        weight = self.steer_weight.value()
+        return GuidedEnergy(self.model, self.guide, digit, weight if weight is not None else 1.0)
 
     def set_training_active(self, active: bool) -> None:
         self.training_active = active
@@ -408,7 +447,7 @@ class CanvasPanel(QWidget):
             if mask is not None and not mask.any():
                 mask = None
                 self.message.emit("inpainting: nothing drawn to clamp, so the whole image moves")
-            self.player = ChainPlayer(self.model, self.cfg, self.surface.image, n_chains=self.chains.value(), mask=mask,
+            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image, n_chains=self.chains.value(), mask=mask,
                                       seed=int(np.random.default_rng().integers(2**31)), settings=settings)
             self.surface.editable = False
         return True
