@@ -26,6 +26,25 @@ def generate_samples(model, cfg, n: int, steps: int, seed: int) -> np.ndarray:
     return last.x[:, 0].detach().float().cpu().numpy().copy()
 
 
+def reconstruction_grid(model, seed: int, n: int = 8):
+    """(4n, 28, 28) rows of originals, reconstructions, flipped and denoised test digits, and the
+    per-pixel error rates on these digits (a worker-thread job; the model is a CPU copy)."""
+    import torch
+
+    from ..core.boltzmann.analysis import flip_pixels, reconstruct, reconstruction_figures
+    from ..core.data import load_mnist
+
+    g = torch.Generator().manual_seed(seed)
+    test = load_mnist("test").images
+    idx = torch.randperm(len(test), generator=g)[:n]
+    v = (test[idx] > 0.5).float()
+    noisy = flip_pixels(v, 0.15, g)
+    rows = [v, reconstruct(model, v), noisy, reconstruct(model, noisy)]
+    images = torch.cat([r.reshape(n, 28, 28) for r in rows]).numpy().astype(np.float32)
+    figures = reconstruction_figures(model, v.reshape(n, -1), flip=0.15, seed=seed)
+    return images, figures
+
+
 def live_caption(cfg) -> str:
     """What the live gallery shows during training, in the words of the objective being trained."""
     if cfg is None:
@@ -114,12 +133,17 @@ class SamplesPanel(QWidget):
         self.eval_btn = QPushButton("Evaluate")
         self.eval_btn.setToolTip("Quality meter: classifier-FID, confidence, digit coverage, memorisation")
         self.eval_btn.clicked.connect(self.evaluate)
+        self.recon_btn = QPushButton("Reconstruct / denoise")
+        self.recon_btn.setToolTip("Boltzmann machines: 8 MNIST-test digits (row 1), their reconstructions v → h → v′ "
+                                  "(row 2), the same digits with 15 % of pixels flipped (row 3) and denoised (row 4)")
+        self.recon_btn.clicked.connect(self.reconstruct)
         row.addWidget(QLabel("N"))
         row.addWidget(self.n)
         row.addWidget(QLabel("steps"))
         row.addWidget(self.steps)
         row.addWidget(self.generate_btn)
         row.addStretch(1)
+        row.addWidget(self.recon_btn)
         row.addWidget(self.eval_btn)
         row.addWidget(self.export_btn)
         layout.addLayout(row)
@@ -168,6 +192,28 @@ class SamplesPanel(QWidget):
         self.generate_btn.setEnabled(can and not self._busy)
         self.export_btn.setEnabled(len(self.samples) > 0)
         self.eval_btn.setEnabled(len(self.samples) >= 2 and not self._busy)
+        boltzmann = self.cfg is not None and self.cfg.model.family != "conv" and self.model is not None
+        self.recon_btn.setVisible(boltzmann)
+        self.recon_btn.setEnabled(boltzmann and not self._busy)
+
+    def reconstruct(self, seed: int | None = None) -> None:
+        """Reconstructions and 15 %-flip denoising of test digits by the Boltzmann machine shown."""
+        if self.model is None or self.cfg is None or self.cfg.model.family == "conv":
+            self.error.emit("reconstructions are for Boltzmann machines")
+            return
+        self.live.setChecked(False)
+        rng_seed = int(np.random.default_rng().integers(0, 2**31)) if seed is None else seed
+        self._busy = True
+        self._update_buttons()
+        run_job(reconstruction_grid, self._reconstructed, self._failed, self.model, rng_seed)
+
+    def _reconstructed(self, result) -> None:
+        images, figures = result
+        self._busy = False
+        self.grid.cols = 8
+        self.show_samples(images, "rows: test digits · reconstructions · 15 % pixels flipped · denoised")
+        self.report.setText("   ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in figures.items()))
+        self.message.emit("reconstructions ready")
 
     def generate(self) -> None:
         """Fresh samples from noise; during training from a copy of the weights taken between two steps."""

@@ -189,6 +189,10 @@ class TrainingPanel(QWidget):
         form.addRow("Noise", self.noise)
         self.grad_clip = NumberField("gradient clip", 0.03, 0, 1e6, tooltip="Per-pixel clip of ∇E (0 = off) (live)")
         form.addRow("Gradient clip", self.grad_clip)
+        self.beta0 = NumberField("Gibbs beta0", 1.0, 0, 1, tooltip="Boltzmann machines: annealed Gibbs sampling from "
+                                 "inverse temperature β₀ up to 1 (1 = off; ~0.3 lets chains from noise visit more "
+                                 "digits) (live)")
+        form.addRow("Gibbs β₀", self.beta0)
         outer.addWidget(samp_box)
 
         self.message = QLabel("")
@@ -201,9 +205,9 @@ class TrainingPanel(QWidget):
 
         self._fields = [self.width, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.seed,
                         self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
-                        self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps]
+                        self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0]
         self.live_fields = [self.lr, self.beta1, self.alpha, self.steps, self.step_size, self.noise, self.grad_clip,
-                            self.levels, self.per_level, self.eps]
+                            self.levels, self.per_level, self.eps, self.beta0]
         self.structural = [self.family, self.width, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.negatives,
                            self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
@@ -256,6 +260,7 @@ class TrainingPanel(QWidget):
         self.per_level.set_value(s.steps_per_level)
         self.eps.set_value(s.eps)
         self.steps.set_value(s.steps)
+        self.beta0.set_value(s.beta0)
         self.step_size.set_value(s.step_size)
         self.noise.set_value(s.noise)
         self.grad_clip.set_value(s.grad_clip)
@@ -285,6 +290,7 @@ class TrainingPanel(QWidget):
             "train.buffer_size": self.buffer_size.value(),
             "train.reinit_prob": self.reinit.value(),
             "sampler.steps": self.steps.value(),
+            "sampler.beta0": self.beta0.value(),
             "sampler.step_size": self.step_size.value(),
             "sampler.noise": self.noise.value(),
             "sampler.grad_clip": self.grad_clip.value(),
@@ -343,7 +349,7 @@ class TrainingPanel(QWidget):
         fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha,
                   "sampler.steps": self.steps, "sampler.step_size": self.step_size, "sampler.noise": self.noise,
                   "sampler.grad_clip": self.grad_clip, "sampler.levels": self.levels,
-                  "sampler.steps_per_level": self.per_level, "sampler.eps": self.eps}
+                  "sampler.steps_per_level": self.per_level, "sampler.eps": self.eps, "sampler.beta0": self.beta0}
         values = {k: f.value() for k, f in fields.items()}
         return {} if any(v is None for v in values.values()) else values
 
@@ -358,7 +364,9 @@ class TrainingPanel(QWidget):
                 w.setEnabled(False)
             self.negatives.setEnabled(True)
             self.steps.setEnabled(True)
+            self.beta0.setEnabled(True)
             return
+        self.beta0.setEnabled(False)
         self.objective.setEnabled(True)
         self.schedule.setEnabled(True)
         cd = self.objective.currentData() == "cd"

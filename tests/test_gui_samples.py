@@ -1,0 +1,31 @@
+"""The Samples dock on its own: Boltzmann reconstructions and denoising."""
+
+import pytest
+
+from ebm_studio.core.families import build_model
+from ebm_studio.core.presets import preset_config
+
+pytestmark = pytest.mark.gui
+
+
+def test_reconstruct_and_denoise_view_for_a_boltzmann_machine(qtbot, mnist_small):
+    from ebm_studio.gui.samples_panel import SamplesPanel
+
+    p = SamplesPanel()
+    qtbot.addWidget(p)
+    p.show()
+    cfg = preset_config("rbm").with_overrides(**{"model.hidden": [16]})
+    model = build_model(cfg)
+    model.init_from_data((mnist_small.images > 0.5).float())
+    p.set_model(model, cfg)
+    assert p.recon_btn.isVisible() and p.recon_btn.isEnabled()
+    p.reconstruct(seed=0)
+    qtbot.waitUntil(lambda: len(p.samples) == 32, timeout=20000)
+    assert "reconstruction pixel error" in p.report.text() and "denoised 15pct" in p.report.text()
+    originals, flipped = p.samples[:8], p.samples[16:24]
+    share = float(((originals > 0.5) != (flipped > 0.5)).mean())
+    assert 0.10 < share < 0.20  # 15 % of the pixels flipped
+
+    conv = preset_config("dsm").with_overrides(**{"model.width": 4})
+    p.set_model(build_model(conv), conv)
+    assert not p.recon_btn.isVisible()
