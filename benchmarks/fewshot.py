@@ -33,11 +33,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from quality import draw  # noqa: E402  (the quality benchmark's sampler loop)
 
 
-def train(cfg, minutes, init_model=None):
-    session = TrainingSession(cfg, autosave_minutes=0, init_model=init_model)
+def train(cfg, minutes, init_model=None, steps=None, run_dir=None):
+    session = TrainingSession(cfg, run_dir=run_dir, autosave_minutes=0, init_model=init_model)
     t0 = time.monotonic()
-    for _ in session.run(Budget(minutes=minutes)):
+    for _ in session.run(Budget(minutes=None if steps else minutes, steps=steps)):
         pass
+    if run_dir is not None:
+        session.save()
     return session.trainer.export_model().eval(), session, time.monotonic() - t0
 
 
@@ -45,6 +47,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base-minutes", type=float, default=8.0)
     ap.add_argument("--tune-minutes", type=float, default=2.0)
+    ap.add_argument("--tune-steps", type=int, default=None, help="budget of fine-tuning / scratch in steps instead")
+    ap.add_argument("--base", type=Path, default=None, help="reuse this base run (trained without --digit) if it exists, "
+                                                          "else train it and save it there")
     ap.add_argument("--digit", type=int, default=9)
     ap.add_argument("--examples", type=int, default=10)
     ap.add_argument("--lr", type=float, default=2e-4, help="learning rate of fine-tuning and of the from-scratch run")
@@ -58,10 +63,16 @@ def main(argv=None) -> int:
     base_cfg = RunConfig().with_overrides(**{"data.digits": others, "train.seed": args.seed, "train.device": "cpu"})
     few = {"data.digits": [args.digit], "data.limit": args.examples, "train.lr": args.lr, "train.seed": args.seed,
            "train.device": "cpu", "train.batch_size": min(64, max(2, args.examples))}
-    base, _, base_s = train(base_cfg, args.base_minutes)
+    if args.base is not None and (args.base / "model.safetensors").exists():
+        from ebm_studio.core.checkpoint import load_run
+
+        loaded = load_run(args.base)
+        base, base_cfg, base_s = loaded.model.eval(), loaded.config, 0.0
+    else:
+        base, _, base_s = train(base_cfg, args.base_minutes, run_dir=args.base)
     tuned, s_tuned, _ = train(transfer_config(base_cfg, RunConfig().with_overrides(**few)), args.tune_minutes,
-                              init_model=base)
-    scratch, s_scratch, _ = train(RunConfig().with_overrides(**few), args.tune_minutes)
+                              init_model=base, steps=args.tune_steps)
+    scratch, s_scratch, _ = train(RunConfig().with_overrides(**few), args.tune_minutes, steps=args.tune_steps)
     examples = load_dataset("mnist", "train", [args.digit], args.examples).images
     meter = load_meter()
     rows = {}
