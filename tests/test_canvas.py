@@ -180,7 +180,8 @@ def test_annealed_playback_for_noise_conditional_models(qtbot):
     p = CanvasPanel()
     qtbot.addWidget(p)
     annealed = RunConfig().with_overrides(**{"sampler.sigma_max": 1.0, "sampler.sigma_min": 0.05,
-                                             "sampler.levels": 5, "sampler.eps": 2e-3})
+                                             "sampler.levels": 5, "sampler.eps": 2e-3,
+                                             "sampler.schedule": "annealed"})
     p.set_model(TemplateEnergy(), annealed)
     assert p.anneal.isChecked() and not p.step_size.isEnabled()
     p.total.set_value(26)
@@ -383,3 +384,27 @@ def test_steering_toward_a_digit_uses_the_class_guide(qtbot):
     p.steer.setCurrentIndex(0)  # back to free sampling: the chain restarts on the plain energy
     assert p.step()
     assert p.player.model is p.model
+
+
+def test_ancestral_models_play_sdedit_from_the_drawing(qtbot):
+    """Noise the seed to the chosen level, then reverse the noising down to sigma_min."""
+    from ebm_studio.gui.canvas import CanvasPanel
+
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    ancestral = RunConfig().with_overrides(**{"sampler.sigma_max": 1.0, "sampler.sigma_min": 0.05,
+                                              "sampler.levels": 10, "sampler.steps_per_level": 2})
+    p.set_model(TemplateEnergy(), ancestral)
+    assert p.anneal.isChecked()
+    p.total.set_value(21)
+    p.anneal_from.set_value(0.5)
+    p.seed_noise()
+    for _ in range(21):
+        p.step()
+    sched = p.player._schedule()
+    assert sched[0] == (0.0, 0.5, 0.5)  # first the seed is noised to the chosen level
+    assert sched[-1][1] == 0.0 and sched[-1][2] < 0.1  # ends on a noise-free step at the finest level
+    x = p.player.current
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    trace = p.player.energy_trace().mean(1)
+    assert trace[-1] < 0.5 * trace[1]  # after the noise injection the chain descends

@@ -27,6 +27,8 @@ class PlaybackSettings:
     grad_clip: float = 0.03
     record_every: int = 5
     anneal_from: float | None = None  # noise-conditional models: anneal sigma from here to sigma_min
+    # (for a model sampled by the ancestral sampler: noise the seed to this level and reverse the
+    # noising, SDEdit; otherwise annealed Langevin down the levels)
 
 
 class ChainPlayer:
@@ -43,19 +45,37 @@ class ChainPlayer:
 
     def _sampler_settings(self) -> LangevinSettings:
         s = self.settings
-        step_size, noise, sigma = s.step_size, s.noise, None
+        step_size, noise, sigma, clamp = s.step_size, s.noise, None, (0.0, 1.0)
+        grad_clip = s.grad_clip or None
         if s.anneal_from is not None:
-            step_size, noise, sigma = self._schedule()[min(self.step_index, s.total_steps - 1)]
+            k = min(self.step_index, s.total_steps - 1)
+            step_size, noise, sigma = self._schedule()[k]
+            if self._ancestral():  # noisy images in between; the last step lands in the pixel range
+                grad_clip = None
+                clamp = (0.0, 1.0) if k >= s.total_steps - 1 else None
         # "steps" is not a limit here: the player decides when to stop (total_steps)
-        return LangevinSettings(steps=1 << 60, step_size=step_size, noise=noise, grad_clip=s.grad_clip or None,
-                                sigma=sigma)
+        return LangevinSettings(steps=1 << 60, step_size=step_size, noise=noise, grad_clip=grad_clip,
+                                sigma=sigma, clamp=clamp)
+
+    def _ancestral(self) -> bool:
+        return self.cfg.sampler.schedule == "ancestral"
 
     def _schedule(self) -> list[tuple[float, float, float]]:
         """Annealed ladder from ``anneal_from`` down to the model's sigma_min over total_steps."""
         from .langevin import annealed_schedule
 
         s, m = self.settings, self.cfg.sampler
-        key = (s.anneal_from, s.total_steps, m.sigma_min, m.levels, m.eps)
+        key = (s.anneal_from, s.total_steps, m.sigma_min, m.levels, m.eps, m.schedule, m.snr)
+        if getattr(self, "_schedule_key", None) != key and self._ancestral():
+            # SDEdit (Meng et al. 2022): noise the seed to level anneal_from, then reverse the noising
+            from .langevin import ancestral_schedule
+
+            top = max(s.anneal_from, m.sigma_min)
+            per = max(1, m.steps_per_level)
+            levels = max(1, (s.total_steps - 1) // per)
+            sched = ancestral_schedule(top, m.sigma_min, levels, corrector=per - 1, snr=m.snr)
+            sched += [(0.0, 0.0, m.sigma_min)] * max(0, s.total_steps - len(sched))  # extra steps: stay put
+            self._schedule_cache, self._schedule_key = sched[: max(1, s.total_steps)], key
         if getattr(self, "_schedule_key", None) != key:
             top = max(s.anneal_from, m.sigma_min)
             levels = max(1, min(m.levels, s.total_steps - 1))
