@@ -1,9 +1,11 @@
 """Turn the weights of an ``ncsn_probe.py --arch gcond`` run into a studio run directory.
 
-    python experiments/convert_probe.py PROBE.pt OUT_DIR [--width 32] [key=value ...]
+    python experiments/convert_probe.py PROBE.pt OUT_DIR [log=PROBE.log] [key=value ...]
 
 The probe's Gauss(Cond) net is the studio's ConvEnergy(noise_conditional=True,
 gaussian_prior=True) under other parameter names; extra key=value pairs override the config.
+With log=PROBE.log, the probe's "step N loss L Ts" lines become the run's metrics.csv (the probe
+does not record gradient norms or energies: those columns are NaN, gaps in the charts).
 """
 import sys
 
@@ -15,8 +17,12 @@ from ebm_studio.core.families import build_model
 
 src, out, *rest = sys.argv[1:]
 over = {"model.width": 32, "model.noise_conditional": True, "model.gaussian_prior": True}
+log = None
 for kv in rest:
     k, v = kv.split("=")
+    if k == "log":
+        log = v
+        continue
     over[k] = type(getattr(getattr(RunConfig(), k.split(".")[0]), k.split(".")[1]))(v)
 cfg = RunConfig().with_overrides(**over)
 sd = torch.load(src)
@@ -38,4 +44,19 @@ model = build_model(cfg)
 new["sigma_default"] = model.sigma_default
 model.load_state_dict(new)
 save_run(out, model, cfg)
+if log:
+    import re
+
+    from ebm_studio.core.checkpoint import METRICS_FILE, MetricsLog
+    from ebm_studio.core.trainer import CSV_FIELDS
+
+    metrics = MetricsLog(f"{out}/{METRICS_FILE}", CSV_FIELDS)
+    for line in open(log):
+        m = re.match(r"step (\d+) loss ([\d.]+) (\d+)s", line)
+        if m:
+            step = int(m.group(1))
+            metrics.append({"step": step, "epoch": step * cfg.train.batch_size / 60000, "loss": float(m.group(2)),
+                            "grad_norm": float("nan"), "e_data": float("nan"), "e_samples": float("nan"),
+                            "seconds": float(m.group(3)), "lr": cfg.train.lr, "event": ""})
+    metrics.flush()
 print("saved", out)

@@ -371,7 +371,7 @@ class TrainingPanel(QWidget):
         self.schedule.setEnabled(True)
         cd = self.objective.currentData() == "cd"
         annealed = self.schedule.currentData() in ("annealed", "ancestral")
-        self.eps.setEnabled(self.schedule.currentData() == "annealed" or not cd)
+        self.eps.setEnabled(self.schedule.currentData() == "annealed")
         for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
             w.setEnabled(cd)
         for w in (self.sigma_max, self.sigma_min, self.levels, self.per_level):
