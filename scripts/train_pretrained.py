@@ -3,10 +3,15 @@
     python scripts/train_pretrained.py --minutes 45 [--threads 1] [--work /tmp/pretrained-run]
     python scripts/train_pretrained.py --package-only --work RUN_DIR
 
-Trains the default recipe (denoising score matching + annealed Langevin, seed 0) from a cold
-start, then packages resources/pretrained/conv/: the EMA weights (model.safetensors), config.toml,
-metrics.csv, a 10x10 grid of samples from uniform noise (samples.png) and the quality meter's
-figures for 1000 such samples (figures.json). The optimizer state is not shipped (a few MB).
+Trains the default recipe (denoising score matching of the noise-conditional energy, seed 0) from
+a cold start, then packages resources/pretrained/conv/: the EMA weights (model.safetensors),
+config.toml, metrics.csv, the class guide if the run has one (guide.safetensors, from
+``ebm-studio guide``), a 10x10 grid of samples from uniform noise (samples.png) and the quality
+meter's figures for 1000 such samples (figures.json). The optimizer state is not shipped.
+
+The model shipped on 2026-11-23 was trained by ``experiments/ncsn_probe.py --arch gcond --minutes
+60`` (same architecture and objective) and converted with ``experiments/convert_probe.py``; see
+benchmarks/QUALITY.md.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ def package(work: Path, n: int = 1000) -> dict:
     from ebm_studio.core.quality import load_meter
 
     TARGET.mkdir(parents=True, exist_ok=True)
-    for name in ("model.safetensors", "config.toml", "metrics.csv"):
-        shutil.copyfile(work / name, TARGET / name)
+    for name in ("model.safetensors", "config.toml", "metrics.csv", "guide.safetensors"):
+        if (work / name).exists() or name != "guide.safetensors":
+            shutil.copyfile(work / name, TARGET / name)
     run = load_run(TARGET)
     g = torch.Generator().manual_seed(1)
     chunks = []
@@ -46,7 +52,10 @@ def package(work: Path, n: int = 1000) -> dict:
     samples = torch.cat(chunks)
     save_grid_png(TARGET / "samples.png", samples[:100], 10, 10, scale=2)
     report = load_meter().evaluate(samples)
-    steps = sum(1 for _ in open(work / "metrics.csv")) - 1
+    import csv
+
+    rows = list(csv.DictReader(open(work / "metrics.csv")))
+    steps = int(float(rows[-1]["step"])) if rows else 0
     figures = {"n": n, "sampler_steps": run.config.sampler.total_steps(), "training_steps": steps,
                **report.as_dict()}
     atomic_write_text(TARGET / "figures.json", json.dumps(figures, indent=2))
