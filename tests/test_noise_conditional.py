@@ -106,3 +106,19 @@ def test_ancestral_sampler_with_the_exact_score_draws_the_data_distribution():
     x = last.x.reshape(-1, 4)
     assert torch.allclose(x.mean(0), mu, atol=0.05)
     assert torch.allclose(torch.cov(x.T), cov, atol=0.06)
+
+
+def test_a_weights_only_run_resumes_after_its_logged_steps(tmp_path, mnist_small):
+    """A shipped model has weights and metrics but no trainer state: continuing it must not
+    restart the step count at 0 (which would erase and overlay its training history)."""
+    from ebm_studio.core.session import Budget, TrainingSession
+
+    cfg = RunConfig().with_overrides(**COND)
+    tr = make_trainer(cfg, mnist_small.images)
+    save_run(tmp_path / "run", tr.export_model(), cfg)  # no trainer state
+    (tmp_path / "run" / "metrics.csv").write_text("step,epoch,loss\n200,0.4,0.15\n400,0.8,0.12\n")
+    session = TrainingSession(cfg, run_dir=tmp_path / "run", resume=True, data=mnist_small.images,
+                              autosave_minutes=0)
+    assert session.trainer.step == 400
+    (record,) = list(session.run(Budget(steps=1)))
+    assert record.step == 401

@@ -176,7 +176,21 @@ def resume_trainer(run: LoadedRun, data: torch.Tensor, device=None):
             trainer.load_state(run.trainer_tensors, run.trainer_meta)
         except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
             raise CheckpointError(f"{run.path / TRAINER_FILE}: trainer state does not fit this model ({exc})") from None
+    else:  # weights only (e.g. a shipped model): fresh optimizer, but the step count carries on
+        trainer.step = _last_logged_step(run.path)
     return trainer
+
+
+def _last_logged_step(run_dir: Path) -> int:
+    """The last step in a run's metrics.csv (0 if none), so a weights-only run resumes after it."""
+    metrics = Path(run_dir) / METRICS_FILE
+    if not Path(run_dir).is_dir() or not metrics.exists():
+        return 0
+    try:
+        rows = MetricsLog(metrics, ["step"]).rows
+        return max(0, int(float(rows[-1].get("step") or 0))) if rows else 0
+    except (ValueError, TypeError, OverflowError):
+        return 0
 
 
 class MetricsLog:

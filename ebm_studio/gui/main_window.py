@@ -338,7 +338,10 @@ class MainWindow(QMainWindow):
         thread = self.thread
         if thread is None:
             return
-        while thread.isRunning():  # the current step finishes, then the loop sees the flag
+        import shiboken6
+
+        # processEvents may deliver finished() -> deleteLater(): the C++ thread can vanish under us
+        while shiboken6.isValid(thread) and thread.isRunning():  # the current step finishes, then the loop sees the flag
             thread.wait(50)
             QApplication.processEvents()
         QApplication.processEvents()  # deliver the last records and thread.finished -> _worker_finished
