@@ -113,10 +113,10 @@ def test_invalid_input_disables_start(window, qtbot):
     window.training.lr.setText("0.001")
     assert window.start_action.isEnabled()
     assert window.training.lr.styleSheet() == ""
-    window.training.eps.setText("-0.5")  # a sampler setting: no negative step sizes
+    window.training.sigma_min.setText("-0.5")  # a sampler setting: no negative noise levels
     assert not window.start_action.isEnabled()
-    assert "eps" in window.training.message.text()
-    window.training.eps.setText("0.0003")
+    assert "sigma min" in window.training.message.text()
+    window.training.sigma_min.setText("0.02")
     assert window.start_action.isEnabled()
     for cb in window.training.digit_boxes:
         cb.setChecked(False)
