@@ -105,7 +105,11 @@ def test_shipped_pretrained_model_makes_digit_like_samples():
     meter = load_meter()
     samples = meter.evaluate(last.x)
     noise = meter.evaluate(torch.rand(100, 1, 28, 28, generator=g))
-    assert samples.fid < 0.75 * noise.fid, (samples, noise)
-    assert samples.confidence > 0.4 > noise.confidence
+    assert samples.fid < 0.3 * noise.fid, (samples, noise)  # shipped: 99 at n = 1000, noise 1092
+    assert samples.confidence > 0.75 > noise.confidence  # shipped: 0.89 at n = 1000
     assert samples.coverage_bits > 2.5  # many digits, not one mode
     assert samples.nn_distance > 2.0  # not copies of training images
+    from ebm_studio.core.guidance import load_guide
+
+    guide, info = load_guide(run.path)  # it ships with its class guide (canvas steering, --label)
+    assert info["test_accuracy_by_sigma"]["0.1"] > 0.9
