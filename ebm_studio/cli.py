@@ -467,6 +467,7 @@ def cmd_evaluate(args) -> int:
             raise DataError(f"{args.target}: cannot read samples ({exc})") from None
         source = args.target
         extra = {}
+        run = None
     else:
         args.model = args.target
         run, device = _open(args)
@@ -479,7 +480,7 @@ def cmd_evaluate(args) -> int:
     if args.digit is None and getattr(args, "label", None) is not None:
         args.digit = args.label  # guided samples: how many are the digit asked for
     if args.digit is not None:
-        extra.update(_transfer_figures(meter, samples, args))
+        extra.update(_transfer_figures(meter, samples, args, run))
     if args.json:
         print(json.dumps({**report.as_dict(), **extra}, indent=2))
     else:
@@ -490,18 +491,17 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _transfer_figures(meter, samples, args) -> dict:
+def _transfer_figures(meter, samples, args, run=None) -> dict:
     """Target-digit share and memorisation figures; the examples are the run's own training images
-    (when the target is a run trained on at most 10,000 of them)."""
+    (when ``run``, the evaluated model, was trained on at most 10,000 of them)."""
     from .core.quality.metrics import as_sample_tensor
     from .core.quality.transfer import transfer_figures
 
     examples = None
-    if not args.target.lower().endswith(".npy"):
+    if run is not None:
         from .core.data import load_dataset
-        from .core.models_io import open_model
 
-        d = open_model(args.target).config.data
+        d = run.config.data
         if d.limit is not None and d.limit <= 10_000:
             examples = load_dataset(d.source, "train", d.digits, d.limit).images
     return transfer_figures(meter, as_sample_tensor(samples), args.digit, examples)

@@ -177,24 +177,13 @@ def test_divergence_error_keeps_last_good_weights(window, qtbot):
     assert all(torch.isfinite(t).all() for t in run.model.state_dict().values())
 
 
-def test_pause_on_divergence_chosen_in_the_panel_pauses_the_window(window, qtbot):
-    import torch
-
+def test_pause_on_divergence_chosen_in_the_panel_pauses_the_window(window, qtbot, poison_next_step):
     window.training.on_divergence.setCurrentIndex(window.training.on_divergence.findData("pause"))
     assert window.training.config().train.on_divergence == "pause"
     window.step()
     qtbot.waitUntil(lambda: _points(window) == 1 and window.state == "paused", timeout=20000)
     trainer = window.session.trainer
-    original = trainer._step
-
-    def poisoned(batch):
-        out = original(batch)
-        with torch.no_grad():
-            next(trainer.model.parameters()).fill_(float("nan"))
-        trainer._step = original
-        return out
-
-    trainer._step = poisoned  # safe: the worker is paused between two steps
+    poison_next_step(trainer)  # safe: the worker is paused between two steps
     window.toggle_pause()
     qtbot.waitUntil(lambda: window.state == "paused" and _points(window) >= 2, timeout=20000)
     assert "paused" in window.statusBar().currentMessage()

@@ -119,21 +119,7 @@ def test_cuda_requested_on_a_cpu_machine(capsys, tmp_path):
     assert "CUDA" in capsys.readouterr().err
 
 
-def _poison_once(tr):
-    """Make the next step leave NaN weights, as a blown-up update would."""
-    original = tr._step
-
-    def poisoned(batch):
-        out = original(batch)
-        with torch.no_grad():
-            next(tr.model.parameters()).fill_(float("nan"))
-        tr._step = original
-        return out
-
-    tr._step = poisoned
-
-
-def test_pause_policy_restores_and_stops_the_session_for_the_user(mnist_small, tmp_path):
+def test_pause_policy_restores_and_stops_the_session_for_the_user(mnist_small, tmp_path, poison_next_step):
     from ebm_studio.core.session import Budget, TrainingSession
 
     cfg = preset_config("cd-uva").with_overrides(**{"model.width": 4, "train.batch_size": 16, "sampler.steps": 2,
@@ -141,7 +127,7 @@ def test_pause_policy_restores_and_stops_the_session_for_the_user(mnist_small, t
     session = TrainingSession(cfg, data=mnist_small.images, run_dir=tmp_path / "run", autosave_minutes=0)
     list(session.run(Budget(steps=3)))
     lr = session.trainer.lr
-    _poison_once(session.trainer)
+    poison_next_step(session.trainer)
     records = list(session.run(Budget(steps=50)))
     assert session.paused_by_divergence
     assert len(records) == 1 and "paused" in records[0].event
@@ -151,12 +137,12 @@ def test_pause_policy_restores_and_stops_the_session_for_the_user(mnist_small, t
     assert len(more) == 2 and session.trainer.params_finite()
 
 
-def test_stop_policy_raises_with_the_last_good_state_restored(mnist_small):
+def test_stop_policy_raises_with_the_last_good_state_restored(mnist_small, poison_next_step):
     cfg = preset_config("cd-uva").with_overrides(**{"model.width": 4, "train.batch_size": 16, "sampler.steps": 2,
                                                      "train.on_divergence": "stop"})
     tr = make_trainer(cfg, mnist_small.images)
     list(tr.steps(3))
-    _poison_once(tr)
+    poison_next_step(tr)
     with pytest.raises(DivergenceError, match="stopped"):
         list(tr.steps(5))
     assert tr.params_finite()

@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from .langevin import takes_sigma
 from .trainer import StepTrainer
 
 
@@ -73,7 +74,7 @@ class DSMTrainer(StepTrainer):
         sigma = torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))  # skew > 1: more at large sigma
         z = torch.randn(batch.shape, generator=self.generator, device=self.device)
         noisy = (batch + sigma * z).requires_grad_(True)
-        energy = self.model(noisy, sigma) if getattr(self.model, "uses_sigma", False) else self.model(noisy)
+        energy = self.model(noisy, sigma) if takes_sigma(self.model) else self.model(noisy)
         (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
         loss = (grad - z).pow(2).mean()
         self.optimizer.zero_grad(set_to_none=True)

@@ -77,32 +77,38 @@ class ConvEnergy(nn.Module):
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float | None = None) -> torch.Tensor:
         """sigma * E(x, sigma) per image; sigma: None (``sigma_default``), a float or one per image."""
-        if not self.noise_conditional and self.prior is None:
+        if not self.uses_sigma:
             return self.head(self.features(x * 2.0 - 1.0)).squeeze(-1)
-        sig = self._sigmas(x, sigma)
+        sig = per_image_sigma(sigma, x, self.sigma_default)
         if self.noise_conditional:
-            emb = self.sigma_embedding(sig)
-            h = torch.cat([x * 2.0 - 1.0, (sig.log() / 4.0).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])], 1)
-            layers = list(self.features)
-            for i, film in enumerate(self.film):
-                conv, act = layers[2 * i], layers[2 * i + 1]
-                scale, shift = film(emb).chunk(2, 1)
-                h = act(conv(h) * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
-            out = self.head(h.flatten(1)).squeeze(-1)
+            out = self.head(self.conditioned_features(x, sig)).squeeze(-1)
         else:
             out = self.head(self.features(x * 2.0 - 1.0)).squeeze(-1)
         if self.prior is not None:
             out = out + sig * self.prior(x, sig)
         return out
 
-    def _sigmas(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        if sigma is None:
-            sigma = self.sigma_default
-        sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
-        return sig.expand(x.shape[0]) if sig.numel() == 1 else sig
+    def conditioned_features(self, x: torch.Tensor, sig: torch.Tensor) -> torch.Tensor:
+        """The flattened conv features of a noise-conditional net told the per-image levels ``sig``
+        (a log-sigma input channel, FiLM of every hidden layer); the head turns them into outputs."""
+        emb = self.sigma_embedding(sig)
+        h = torch.cat([x * 2.0 - 1.0, (sig.log() / 4.0).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])], 1)
+        layers = list(self.features)
+        for i, film in enumerate(self.film):
+            conv, act = layers[2 * i], layers[2 * i + 1]
+            scale, shift = film(emb).chunk(2, 1)
+            h = act(conv(h) * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
+        return h.flatten(1)
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         return self(x)
+
+
+def per_image_sigma(sigma, x: torch.Tensor, default) -> torch.Tensor:
+    """Noise levels of shape (N,) for the N images of ``x``: ``sigma`` may be None (``default``),
+    a number, or one level per image in any shape."""
+    sig = torch.as_tensor(default if sigma is None else sigma, dtype=x.dtype, device=x.device).reshape(-1)
+    return sig.expand(x.shape[0]) if sig.numel() == 1 else sig
 
 
 class SigmaEmbedding(nn.Module):

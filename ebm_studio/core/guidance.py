@@ -27,8 +27,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from .checkpoint import load_tensors, save_tensors
-from .energy import ConvEnergy
+from .energy import ConvEnergy, per_image_sigma
 from .errors import CheckpointError
+from .langevin import takes_sigma
 
 GUIDE_FILE = "guide.safetensors"
 
@@ -46,14 +47,8 @@ class NoisyDigitClassifier(nn.Module):
     def forward(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """Log-probabilities (N, 10)."""
         t = self.trunk
-        sig = t._sigmas(x, sigma)
-        emb = t.sigma_embedding(sig)
-        h = torch.cat([x * 2.0 - 1.0, (sig.log() / 4.0).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])], 1)
-        layers = list(t.features)
-        for i, film in enumerate(t.film):
-            scale, shift = film(emb).chunk(2, 1)
-            h = layers[2 * i + 1](layers[2 * i](h) * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
-        return F.log_softmax(t.head(h.flatten(1)), dim=1)
+        sig = per_image_sigma(sigma, x, t.sigma_default)
+        return F.log_softmax(t.head(t.conditioned_features(x, sig)), dim=1)
 
 
 class GuidedEnergy(nn.Module):
@@ -71,9 +66,8 @@ class GuidedEnergy(nn.Module):
         self.sigma_default = torch.as_tensor(0.02 if default is None else default).float()
 
     def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
-        level = self.sigma_default if sigma is None else sigma
-        sig = torch.as_tensor(level, dtype=x.dtype, device=x.device).reshape(-1).expand(x.shape[0])
-        base = self.energy(x, sig) if getattr(self.energy, "uses_sigma", False) else self.energy(x)
+        sig = per_image_sigma(sigma, x, self.sigma_default)
+        base = self.energy(x, sig) if takes_sigma(self.energy) else self.energy(x)
         return base - self.scale * sig * self.guide(x, sig)[:, self.digit]
 
 

@@ -61,31 +61,32 @@ class ChainPlayer:
         return self.cfg.sampler.schedule == "ancestral"
 
     def _schedule(self) -> list[tuple[float, float, float]]:
-        """Annealed ladder from ``anneal_from`` down to the model's sigma_min over total_steps."""
-        from .langevin import annealed_schedule
+        """The (step, noise, sigma) ladder from ``anneal_from`` down to sigma_min over total_steps:
+        SDEdit for models sampled ancestrally, annealed Langevin otherwise; cached per setting."""
+        from .langevin import ancestral_schedule, annealed_schedule
 
         s, m = self.settings, self.cfg.sampler
         key = (s.anneal_from, s.total_steps, m.sigma_min, m.levels, m.eps, m.schedule, m.snr)
-        if getattr(self, "_schedule_key", None) != key and self._ancestral():
+        if getattr(self, "_schedule_key", None) == key:
+            return self._schedule_cache
+        top = max(s.anneal_from, m.sigma_min)
+        if self._ancestral():
             # SDEdit (Meng et al. 2022): noise the seed to level anneal_from, then reverse the noising
-            from .langevin import ancestral_schedule
-
-            top = max(s.anneal_from, m.sigma_min)
             per = max(1, m.steps_per_level)
             levels = max(1, (s.total_steps - 1) // per)
             sched = ancestral_schedule(top, m.sigma_min, levels, corrector=per - 1, snr=m.snr)
             sched += [(0.0, 0.0, m.sigma_min)] * max(0, s.total_steps - len(sched))  # extra steps: stay put
-            self._schedule_cache, self._schedule_key = sched[: max(1, s.total_steps)], key
-        if getattr(self, "_schedule_key", None) != key:
-            top = max(s.anneal_from, m.sigma_min)
+            cache = sched[: max(1, s.total_steps)]
+        else:
             levels = max(1, min(m.levels, s.total_steps - 1))
             per_level = max(1, (s.total_steps - 1) // levels)
             sched = annealed_schedule(top, m.sigma_min, levels, per_level, m.eps)
             sched += [sched[-2] if len(sched) > 1 else sched[-1]] * max(0, s.total_steps - len(sched))
-            self._schedule_cache, self._schedule_key = sched[: max(1, s.total_steps)], key
+            cache = sched[: max(1, s.total_steps)]
             if len(sched) >= s.total_steps:  # finish on the noise-free denoising step
-                self._schedule_cache[-1] = (m.sigma_min, 0.0, m.sigma_min)
-        return self._schedule_cache
+                cache[-1] = (m.sigma_min, 0.0, m.sigma_min)
+        self._schedule_cache, self._schedule_key = cache, key
+        return cache
 
     def reset(self) -> None:
         from .families import sample_chain
