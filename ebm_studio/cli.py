@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from .core.config import FAMILIES
 from .core.errors import EbmStudioError
 
 
@@ -65,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=["conv", "rbm", "hopfield", "sparse-rbm", "dbm"], help="model family")
-    t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200")
+    t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
+    t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=_positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
     t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
@@ -126,6 +127,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ais-betas", type=_positive_int, default=10000,
                    help="RBM families: intermediate temperatures of annealed importance sampling")
 
+    cp = sub.add_parser("compare", help="energy models and baselines side by side: same data, budget and meter",
+                        description="Score models by the quality meter in one table. Give trained models (run "
+                                    "directories, checkpoints, 'pretrained', 'pretrained:rbm'), and/or --train-minutes "
+                                    "to train each of --families from a cold start for the same wall-clock budget "
+                                    "into --out first.")
+    cp.add_argument("models", nargs="*", help="trained models to include")
+    cp.add_argument("--train-minutes", type=_positive_float, help="train each of --families for this many minutes")
+    cp.add_argument("--families", default="conv,rbm,vae,flow",
+                    help=f"families to train with their own recipes (of {', '.join(FAMILIES)})")
+    cp.add_argument("--out", type=Path, help="directory for the trained runs and each model's sample grid")
+    cp.add_argument("--n", type=_positive_int, default=1000, help="samples per model, from uniform noise")
+    cp.add_argument("--seed", type=_nonneg_int, default=0, help="training and sampling seed")
+    cp.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    cp.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    cp.add_argument("--quiet", action="store_true", help="no training progress")
+
     i = sub.add_parser("info", help="show a run's config and last metrics")
     i.add_argument("model", help="run directory, checkpoint, or 'pretrained'")
     return p
@@ -140,6 +157,8 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", type=int, choices=range(10), metavar="D",
                    help="ask for digit D: sample E(x) - w log p(D | x) with the run's class guide (see 'guide')")
     p.add_argument("--guidance", type=_finite_float, default=1.0, help="guide weight w (1 = Bayes; more = surer, less varied)")
+    p.add_argument("--temperature", type=_positive_float,
+                   help="vae/flow: standard deviation of the latent prior (default: the run's, 1 = the model itself)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_app()
     try:
         handler = {"train": cmd_train, "sample": cmd_sample, "chain": cmd_chain, "evaluate": cmd_evaluate,
-                   "guide": cmd_guide,
+                   "guide": cmd_guide, "compare": cmd_compare,
                    "info": cmd_info}[args.command]
         return handler(args) or 0
     except EbmStudioError as exc:
@@ -291,12 +310,17 @@ def _open(args):
     configure_threads()
     device = resolve_device(args.device)
     run = open_model(args.model if hasattr(args, "model") else args.target, device=device)
+    family = run.config.model.family
+    if family in ("vae", "flow") and getattr(args, "init", "noise") != "noise":
+        raise ConfigError(f"--init: a {family} draws each sample from its latent prior in one pass; there is no "
+                          "chain to start from an image")
+    if getattr(args, "temperature", None) is not None and family not in ("vae", "flow"):
+        raise ConfigError("--temperature applies to the vae and flow baselines (energy models: --noise, --steps)")
     if getattr(args, "label", None) is not None:
         from .core.guidance import GuidedEnergy, load_guide
 
-        if run.config.model.family != "conv":
-            raise ConfigError("--label steers the convolutional EBM's Langevin sampler; Boltzmann machines have no "
-                              "class guide")
+        if family != "conv":
+            raise ConfigError(f"--label steers the convolutional EBM's Langevin sampler; a {family} has no class guide")
         if not args.guidance >= 0:
             raise ConfigError(f"--guidance must be >= 0, got {args.guidance}")
         guide, _ = load_guide(run.path)
@@ -327,6 +351,8 @@ def _sampler_cfg(run, args):
         over["sampler.step_size"] = args.step_size
     if args.noise is not None:
         over["sampler.noise"] = args.noise
+    if getattr(args, "temperature", None) is not None:
+        over["sampler.temperature"] = args.temperature
     return run.config.with_overrides(**over) if over else run.config
 
 
@@ -538,6 +564,82 @@ def _likelihood_figures(run, args) -> dict:
                                           seed=args.seed))
     figures.update(reconstruction_figures(model, test, flip=0.15, seed=args.seed))
     return figures
+
+
+def cmd_compare(args) -> int:
+    from .core.device import configure_threads, resolve_device
+    from .core.errors import ConfigError
+    from .core.export import save_grid_png
+    from .core.models_io import open_model
+    from .core.quality import load_meter
+    from .core.quality.comparison import format_table, score_model, training_record
+
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.train_minutes else []
+    bad = [f for f in families if f not in FAMILIES]
+    if bad:
+        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(FAMILIES)})")
+    if not args.models and not families:
+        raise ConfigError("nothing to compare: give trained models and/or --train-minutes")
+    if families and args.out is None:
+        raise ConfigError("--train-minutes needs --out: the trained runs are kept there")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    configure_threads()
+    device = resolve_device(args.device)
+    meter = load_meter()
+    entries = []  # (name, model, config, run directory)
+    for spec in args.models:
+        run = open_model(spec, device=device)
+        entries.append((str(spec), run.model, run.config, run.path))
+    for family in families:
+        run_dir = _train_for_comparison(family, args)
+        run = open_model(run_dir, device=device)
+        entries.append((f"{family} ({args.train_minutes:g} min)", run.model, run.config, run.path))
+    rows = []
+    for name, model, cfg, path in entries:
+        if not args.quiet:
+            print(f"sampling {args.n} from {name}…", file=sys.stderr)
+        steps, minutes = training_record(path if path.is_dir() else None)
+        row, samples = score_model(name, model, cfg, meter, n=args.n, seed=args.seed, device=device,
+                                   train_steps=steps, train_minutes=minutes)
+        rows.append(row)
+        if args.out is not None:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+            save_grid_png(args.out / f"{safe}.png", samples[:100, 0].numpy(), 10, 10, scale=2)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+def _train_for_comparison(family: str, args) -> Path:
+    """Train ``family`` with its own recipe from a cold start for the shared budget into
+    ``--out/family`` (an existing finished run there is reused, so an interrupted comparison
+    picks up where it stopped)."""
+    from .core.config import RunConfig
+    from .core.presets import family_preset, preset_config
+    from .core.session import Budget, TrainingSession
+
+    run_dir = args.out / family
+    if (run_dir / "model.safetensors").exists() and (run_dir / "compare.done").exists():
+        return run_dir
+    cfg = preset_config(family_preset(family), RunConfig()).with_overrides(
+        **{"model.family": family, "train.seed": args.seed, "train.device": args.device})
+    session = TrainingSession(cfg, run_dir=run_dir, autosave_minutes=5.0)
+    if not args.quiet:
+        print(f"training {family} for {args.train_minutes:g} min -> {run_dir}", file=sys.stderr)
+    t0, last = time.monotonic(), 0.0
+    try:
+        for record in session.run(Budget(minutes=args.train_minutes)):
+            now = time.monotonic()
+            if not args.quiet and now - last > 5.0:
+                last = now
+                _progress(record, now - t0, None)
+    finally:
+        session.save()
+    (run_dir / "compare.done").write_text(f"{args.train_minutes}\n")
+    return run_dir
 
 
 def cmd_info(args) -> int:

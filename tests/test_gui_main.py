@@ -523,3 +523,25 @@ def test_cyclic_garbage_is_collected_in_the_gui_thread_while_the_window_is_open(
     del junk
     w.close()
     assert gc.isenabled() == was_enabled
+
+
+@pytest.mark.parametrize("family", ["vae", "flow"])
+def test_baseline_trains_in_the_window_and_samples_in_one_pass(window, qtbot, family):
+    t = window.training
+    t.family.setCurrentIndex(t.family.findData(family))
+    cfg = t.config()
+    assert cfg.model.family == family and not t.steps.isEnabled() and not t.schedule.isEnabled()
+    t.set_config(cfg.with_overrides(**{"model.hidden": [32], "data.limit": 200, "train.batch_size": 20}))
+    t.budget_kind.setCurrentText("steps")
+    t.budget_value.setText("4")
+    window.start()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20000)
+    assert _points(window) == 4
+    assert "log p" in window.charts.labels["e_data"] or "ELBO" in window.charts.labels["e_data"]
+    assert "latent prior" in window.samples.caption.text()
+    assert window.model is not None
+    # the canvas has no chain to play for a baseline, and says why
+    assert not window.canvas.play_btn.isEnabled() and "baseline" in window.canvas.play_btn.toolTip()
+    window.samples.generate()
+    qtbot.waitUntil(lambda: len(window.samples.samples) > 0 and not window.samples._busy, timeout=20000)
+    assert window.samples.samples.min() >= 0 and window.samples.samples.max() <= 1

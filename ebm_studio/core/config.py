@@ -23,7 +23,7 @@ import tomli_w
 from .atomic import atomic_write_text
 from .errors import ConfigError
 
-FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm")
+FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm", "vae", "flow")
 SCHEDULES = ("annealed", "ancestral", "constant")
 OBJECTIVES = ("dsm", "cd")
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
@@ -40,7 +40,9 @@ class ModelConfig:
     spectral_norm: bool = False
     noise_conditional: bool = True  # conv + DSM: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
     gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian fit of the data at level sigma
-    hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes
+    hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes; vae/flow: width
+    latent: int = 20  # vae: dimension of the latent code
+    coupling_layers: int = 8  # flow: affine coupling layers
 
     def validate(self) -> None:
         _choice("model.family", self.family, FAMILIES)
@@ -51,6 +53,8 @@ class ModelConfig:
         _bool("model.spectral_norm", self.spectral_norm)
         _bool("model.noise_conditional", self.noise_conditional)
         _bool("model.gaussian_prior", self.gaussian_prior)
+        _int("model.latent", self.latent, 1, 784)
+        _int("model.coupling_layers", self.coupling_layers, 1, 64)
         if not isinstance(self.hidden, list) or not self.hidden:
             raise ConfigError("model.hidden must be a non-empty list of layer sizes")
         for i, h in enumerate(self.hidden):
@@ -73,6 +77,7 @@ class SamplerConfig:
     eps: float = 3e-4  # annealed: step size at the smallest noise level
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
     snr: float = 0.16  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
+    temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
     def validate(self) -> None:
@@ -91,6 +96,7 @@ class SamplerConfig:
         _int("sampler.sample_steps", self.sample_steps, 0, 10_000_000)
         _float("sampler.beta0", self.beta0, 0.0, 1.0)
         _float("sampler.snr", self.snr, 0.0, 10.0)
+        _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral

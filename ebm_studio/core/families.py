@@ -12,10 +12,14 @@ import torch
 from torch import nn
 
 from .chain import ChainStep
+from .baselines import BASELINE_FAMILIES
 from .boltzmann import BOLTZMANN_FAMILIES
 from .config import RunConfig
 
+#: The energy-based families: the studio's subject, each with a sampler that walks a chain.
 SUPPORTED_FAMILIES = ("conv", *BOLTZMANN_FAMILIES)
+#: Everything a run can train, including the non-energy baselines kept for comparison.
+ALL_FAMILIES = (*SUPPORTED_FAMILIES, *BASELINE_FAMILIES)
 
 
 def _clamp_last(chain, last: int):
@@ -43,6 +47,14 @@ def build_model(cfg: RunConfig) -> nn.Module:
         from .boltzmann.dbm import DBM
 
         return DBM(784, (m.hidden[0], m.hidden[1] if len(m.hidden) > 1 else m.hidden[0]))
+    if m.family == "vae":
+        from .baselines.vae import VAE
+
+        return VAE(hidden=m.hidden[0], latent=m.latent)
+    if m.family == "flow":
+        from .baselines.realnvp import RealNVP
+
+        return RealNVP(hidden=m.hidden[0], layers=m.coupling_layers)
     raise NotImplementedError(f"model family {m.family!r} is not available yet")
 
 
@@ -59,6 +71,10 @@ def make_trainer(cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = N
         from .boltzmann.trainer import BoltzmannTrainer
 
         return BoltzmannTrainer(cfg, data, model=model, device=device)
+    if cfg.model.family in BASELINE_FAMILIES:
+        from .baselines.trainer import LikelihoodTrainer
+
+        return LikelihoodTrainer(cfg, data, model=model, device=device)
     raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
 
 
@@ -67,6 +83,8 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
                  settings: Callable | None = None) -> Iterator[ChainStep]:
     """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann)."""
     s = cfg.sampler
+    if cfg.model.family in BASELINE_FAMILIES:
+        return _prior_draw(model, x0, s.temperature, generator)
     if cfg.model.family in BOLTZMANN_FAMILIES:
         from .boltzmann.dbm import DBM, dbm_gibbs_chain
         from .boltzmann.gibbs import gibbs_chain
@@ -94,6 +112,30 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
                               noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
                               settings=settings)
     raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
+
+
+def _prior_draw(model: nn.Module, x0: torch.Tensor, temperature: float, generator) -> Iterator[ChainStep]:
+    """The baselines' "chain": a VAE or flow draws an independent sample from its latent prior in
+    one pass, so there are two states, the starting images and the sample (which ignores them)."""
+    with torch.no_grad():
+        yield ChainStep(0, x0, model.energy(x0))
+        x = model.sample(x0.shape[0], generator, temperature, device=x0.device)
+        yield ChainStep(1, x, model.energy(x))
+
+
+def draw_from_noise(model: nn.Module, cfg: RunConfig, n: int, seed: int = 0, device="cpu",
+                    batch: int = 250) -> torch.Tensor:
+    """Final states of ``n`` chains of the family's own sampler started at uniform noise, in
+    batches, as (n, 1, 28, 28) on the CPU: how every model is judged by the quality meter."""
+    g = torch.Generator(device=device).manual_seed(seed)
+    out = []
+    for start in range(0, n, batch):
+        last = None
+        for last in sample_chain(model, cfg, torch.rand((min(batch, n - start), 1, 28, 28), generator=g,
+                                                        device=device), generator=g):
+            pass
+        out.append(last.x.detach().float().cpu())
+    return torch.cat(out)
 
 
 def energy_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:

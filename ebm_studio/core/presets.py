@@ -8,6 +8,8 @@
 - ``cd-seed``: the seed project's recipe: CD initialised at the data batch (``use_cd=True``).
 - ``rbm``, ``hopfield``, ``sparse-rbm``, ``dbm``: the Boltzmann machines of seed 002, trained by
   PCD-1 with Adam and a power-law decaying learning rate, sampled by 1000 Gibbs sweeps.
+- ``vae``, ``flow``: the non-energy baselines (a fully connected VAE; a RealNVP flow with fully
+  connected couplings), trained by maximum likelihood; kept for ``ebm-studio compare``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ PRESETS.update({
     "sparse-rbm": {**_BOLTZMANN, "model.family": "sparse-rbm", "train.l1": 2e-4},
     "dbm": {**_BOLTZMANN, "model.family": "dbm", "model.hidden": [200, 200], "train.pretrain_epochs": 1.0,
             "train.lr": 2e-3},
+})
+
+
+_BASELINE = {"train.objective": "cd", "sampler.schedule": "constant", "train.lr": 1e-3, "train.beta1": 0.9,
+             "train.batch_size": 128, "sampler.temperature": 1.0}
+PRESETS.update({
+    "vae": {**_BASELINE, "model.family": "vae", "model.hidden": [400], "model.latent": 20},
+    "flow": {**_BASELINE, "model.family": "flow", "model.hidden": [256], "model.coupling_layers": 8,
+             "train.max_grad_norm": 100.0},
 })
 
 

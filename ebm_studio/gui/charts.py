@@ -35,12 +35,16 @@ ENERGY_LABELS = {
     "cd": ("E(data)", "E(samples)"),
     "dsm": ("E(clean data)", "E(noised data)"),
     "boltzmann": ("F(data)", "F(fantasy)"),
+    "vae": ("−ELBO(data)", "−ELBO(samples)"),
+    "flow": ("−log p(data)", "−log p(samples)"),
 }
 
 
 def energy_labels(cfg) -> tuple[str, str]:
     if cfg is None:
         return ENERGY_LABELS["cd"]
+    if cfg.model.family in ("vae", "flow"):
+        return ENERGY_LABELS[cfg.model.family]
     if cfg.model.family != "conv":
         return ENERGY_LABELS["boltzmann"]
     return ENERGY_LABELS.get(cfg.train.objective, ENERGY_LABELS["cd"])

@@ -8,6 +8,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from ..core.baselines import BASELINE_FAMILIES
+from ..core.boltzmann import BOLTZMANN_FAMILIES
 from ..core.export import save_grid_png
 from .fields import NumberField
 from .image_grid import ImageGrid
@@ -52,6 +54,8 @@ def live_caption(cfg) -> str:
     t, s = cfg.train, cfg.sampler
     start = {"buffer": "replay-buffer chains", "data": "chains started at the data batch",
              "noise": "chains started from noise"}[t.negatives]
+    if cfg.model.family in BASELINE_FAMILIES:
+        return f"Live samples from the latent prior (temperature {s.temperature:g})"
     if cfg.model.family != "conv":
         return f"Live fantasy particles: {start} after {s.steps} Gibbs sweep(s) (visible means)"
     if t.objective == "dsm":
@@ -61,6 +65,8 @@ def live_caption(cfg) -> str:
 
 def sampler_summary(cfg) -> str:
     s = cfg.sampler
+    if cfg.model.family in BASELINE_FAMILIES:
+        return f"one pass from the latent prior, temperature {s.temperature:g}"
     if cfg.model.family != "conv":
         return "Gibbs sampling"
     if s.schedule == "ancestral":
@@ -192,13 +198,13 @@ class SamplesPanel(QWidget):
         self.generate_btn.setEnabled(can and not self._busy)
         self.export_btn.setEnabled(len(self.samples) > 0)
         self.eval_btn.setEnabled(len(self.samples) >= 2 and not self._busy)
-        boltzmann = self.cfg is not None and self.cfg.model.family != "conv" and self.model is not None
+        boltzmann = self.cfg is not None and self.cfg.model.family in BOLTZMANN_FAMILIES and self.model is not None
         self.recon_btn.setVisible(boltzmann)
         self.recon_btn.setEnabled(boltzmann and not self._busy)
 
     def reconstruct(self, seed: int | None = None) -> None:
         """Reconstructions and 15 %-flip denoising of test digits by the Boltzmann machine shown."""
-        if self.model is None or self.cfg is None or self.cfg.model.family == "conv":
+        if self.model is None or self.cfg is None or self.cfg.model.family not in BOLTZMANN_FAMILIES:
             self.error.emit("reconstructions are for Boltzmann machines")
             return
         self.live.setChecked(False)

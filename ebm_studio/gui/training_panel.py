@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
 
 from ..core import families
+from ..core.baselines import BASELINE_FAMILIES
 from ..core.config import RunConfig
 from ..core.device import cuda_available
 from ..core.errors import ConfigError
@@ -23,12 +24,14 @@ FAMILY_LABELS = {
     "hopfield": "Hopfield: Gaussian hidden (Gibbs)",
     "sparse-rbm": "Sparse RBM, L1 (Gibbs)",
     "dbm": "Deep Boltzmann machine (Gibbs)",
+    "vae": "VAE: baseline, not an EBM",
+    "flow": "RealNVP flow: baseline, not an EBM",
 }
 BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
 
 
 def supported_families() -> tuple[str, ...]:
-    return tuple(getattr(families, "SUPPORTED_FAMILIES", ("conv",)))
+    return tuple(getattr(families, "ALL_FAMILIES", ("conv",)))
 
 
 class TrainingPanel(QWidget):
@@ -356,6 +359,12 @@ class TrainingPanel(QWidget):
     def _update_enabled(self, *_) -> None:
         """Grey out what the chosen objective and schedule do not use."""
         if getattr(self, "_running", False):
+            return
+        if self.family.currentData() in BASELINE_FAMILIES:  # maximum likelihood, samples in one pass
+            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,
+                      self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
+                      self.grad_clip, self.negatives, self.steps, self.beta0):
+                w.setEnabled(False)
             return
         if self.family.currentData() != "conv":  # Boltzmann machines: PCD-k with Gibbs sweeps
             for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from ...core.baselines import BASELINE_FAMILIES
 from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
 from ...core.playback import ChainPlayer, PlaybackSettings
@@ -611,10 +612,13 @@ class CanvasPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has_model = self.model is not None
+        chainless = has_model and self.cfg is not None and self.cfg.model.family in BASELINE_FAMILIES
         for b, tip in ((self.play_btn, "Run the chains at the chosen speed (pause any time)"),
                        (self.step_btn, "Advance every chain by exactly one sampler step")):
-            b.setEnabled(has_model)
-            b.setToolTip(tip if has_model else "Load or train a model first")
+            b.setEnabled(has_model and not chainless)
+            b.setToolTip(tip if has_model and not chainless else "Load or train a model first" if not has_model
+                         else f"A {self.cfg.model.family} is a baseline, not an energy model: it draws samples in "
+                              "one pass from its latent prior (see Samples), with no chain to watch")
         has_chain = self.player is not None
         for b in (self.keep_btn, self.gif_btn, self.strip_btn):
             b.setEnabled(has_chain)
