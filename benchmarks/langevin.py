@@ -7,7 +7,9 @@ For each energy net (the default recipe's and the UvA-tutorial-shaped CD net) an
   (a) a plain eager PyTorch Langevin loop written here as the baseline, and
   (b) the project's sampler as shipped (``families.sample_chain`` with a constant schedule),
 and prints image-steps/s, FLOPs per image-step (counted by torch's FlopCounterMode), achieved
-GFLOP/s, the percentage of a peak measured in the same run (a large fp32 matmul), and (b)/(a).
+GFLOP/s, the percentage of peaks measured in the same run (a large fp32 matmul; a bf16 one, which
+AMX units make several times faster and which the shipped sampler's bf16 autocast can use, see
+``core/precision.py``), and (b)/(a). The sampler's precision is reported in the header.
 Then the same for one full training iteration of each recipe (DSM step; CD step with 20 steps).
 """
 
@@ -26,8 +28,8 @@ from ebm_studio.core.families import build_model, make_trainer, sample_chain
 from ebm_studio.core.presets import preset_config
 
 
-def measure_peak(reps: int = 5) -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+def measure_peak(reps: int = 5, dtype=torch.float32) -> float:
+    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
     a @ b
     best = 0.0
     for _ in range(reps):
@@ -81,10 +83,14 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     peak = measure_peak()
-    print(f"threads {args.threads}; measured fp32 matmul peak {peak:.1f} GFLOP/s; load {os.getloadavg()[0]:.2f}")
+    peak16 = measure_peak(dtype=torch.bfloat16)
+    from ebm_studio.core.precision import autocast_dtype
+
+    print(f"threads {args.threads}; measured matmul peak fp32 {peak:.1f} GFLOP/s, bf16 {peak16:.1f} GFLOP/s; "
+          f"shipped precision: {autocast_dtype('auto', 'cpu') or torch.float32}; load {os.getloadavg()[0]:.2f}")
     nets = {"default (dsm, width 32)": RunConfig(), "cd-uva (width 16)": preset_config("cd-uva")}
     print(f"\n{'net':26s}{'batch':>6s}{'MFLOP/img-step':>16s}{'baseline img-steps/s':>22s}{'shipped img-steps/s':>21s}"
-          f"{'GFLOP/s':>9s}{'% peak':>8s}{'ratio':>7s}")
+          f"{'GFLOP/s':>9s}{'% fp32 pk':>10s}{'% bf16 pk':>10s}{'ratio':>7s}")
     for name, cfg in nets.items():
         cfg = cfg.with_overrides(**{"sampler.schedule": "constant", "sampler.grad_clip": 0.0,
                                     "sampler.step_size": 0.01, "sampler.noise": 0.005})
@@ -101,7 +107,7 @@ def main(argv=None) -> None:
             ra = bs * args.steps / statistics.median(ta)
             rb = bs * args.steps / statistics.median(tb)
             gf = rb * fl / 1e9
-            print(f"{name:26s}{bs:6d}{fl / 1e6:16.2f}{ra:22.0f}{rb:21.0f}{gf:9.1f}{100 * gf / peak:8.1f}{rb / ra:7.2f}")
+            print(f"{name:26s}{bs:6d}{fl / 1e6:16.2f}{ra:22.0f}{rb:21.0f}{gf:9.1f}{100 * gf / peak:10.1f}{100 * gf / peak16:10.1f}{rb / ra:7.2f}")
     print(f"\n{'training iteration':36s}{'batch':>6s}{'baseline it/s':>15s}{'shipped it/s':>14s}{'ratio':>7s}")
     from ebm_studio.core.data import load_mnist
 

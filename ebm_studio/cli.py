@@ -157,6 +157,8 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", type=int, choices=range(10), metavar="D",
                    help="ask for digit D: sample E(x) - w log p(D | x) with the run's class guide (see 'guide')")
     p.add_argument("--guidance", type=_finite_float, default=1.0, help="guide weight w (1 = Bayes; more = surer, less varied)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="arithmetic of the energy net while sampling (default: the run's; auto = bf16 where fast)")
     p.add_argument("--temperature", type=_positive_float,
                    help="vae/flow: standard deviation of the latent prior (default: the run's, 1 = the model itself)")
 
@@ -353,6 +355,8 @@ def _sampler_cfg(run, args):
         over["sampler.noise"] = args.noise
     if getattr(args, "temperature", None) is not None:
         over["sampler.temperature"] = args.temperature
+    if getattr(args, "precision", None) is not None:
+        over["sampler.precision"] = args.precision
     return run.config.with_overrides(**over) if over else run.config
 
 

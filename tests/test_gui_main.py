@@ -545,3 +545,60 @@ def test_baseline_trains_in_the_window_and_samples_in_one_pass(window, qtbot, fa
     window.samples.generate()
     qtbot.waitUntil(lambda: len(window.samples.samples) > 0 and not window.samples._busy, timeout=20000)
     assert window.samples.samples.min() >= 0 and window.samples.samples.max() <= 1
+
+
+def test_precision_choice_reaches_the_config(window):
+    t = window.training
+    t.precision.setCurrentIndex(t.precision.findData("fp32"))
+    cfg = t.config()
+    assert cfg.train.precision == "fp32" and cfg.sampler.precision == "fp32"
+    t.set_config(cfg.with_overrides(**{"train.precision": "bf16"}))
+    assert t.precision.currentData() == "bf16" and t.config().sampler.precision == "bf16"
+
+
+def test_few_shot_from_drawings_fine_tunes_the_model_shown(window, qtbot, tmp_path):
+    import torch
+
+    from ebm_studio.core.data import load_mnist
+    from ebm_studio.core.families import build_model
+
+    t = window.training
+    source_cfg = t.config()
+    source = build_model(source_cfg).eval()
+    window.set_current_model(source, source_cfg)
+    for d, cb in enumerate(t.digit_boxes):
+        cb.setChecked(d == 9)
+    nines = load_mnist("test", digits=[9], limit=3).images
+    window.canvas.surface.set_image(np.zeros((28, 28), np.float32))
+    window.canvas.add_example()  # an empty canvas is refused
+    assert getattr(window, "examples_dir", None) is None
+    for img in nines:
+        window.canvas.surface.set_image(img[0].numpy())
+        window.canvas.add_example()
+    folder = window.examples_dir
+    assert sorted(p.name for p in folder.glob("*.png")) == [f"9_drawing-00{i}.png" for i in (1, 2, 3)]
+    assert t.data_source == str(folder)
+    t.fine_tune.setChecked(True)
+    t.lr.set_value(1e-7)  # so the tuned weights stay next to where they started
+    t.budget_kind.setCurrentText("steps")
+    t.budget_value.setText("2")
+    window.start()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20000)
+    s = window.session
+    assert "finetune" in s.run_dir.name and len(s.data) == 3 and s.trainer.step == 2
+    assert s.cfg.model == source_cfg.model
+    tuned = s.trainer.model.state_dict()
+    for k, v in source.state_dict().items():
+        assert torch.allclose(tuned[k].float().cpu(), v.float(), atol=1e-4), k
+    fresh = build_model(source_cfg).state_dict()
+    assert any(not torch.allclose(fresh[k].float(), v.float(), atol=1e-3) for k, v in source.state_dict().items()
+               if v.is_floating_point() and v.numel() > 1)
+
+
+def test_fine_tune_without_a_model_is_a_message(window):
+    window.training.fine_tune.setChecked(True)
+    window.set_current_model(None, None)
+    errors = []
+    window.show_error = errors.append
+    window.start()
+    assert window.worker is None and "load or train one first" in errors[0]

@@ -30,6 +30,7 @@ NEGATIVE_SOURCES = ("buffer", "data", "noise")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 DIVERGENCE_POLICIES = ("recover", "pause", "stop")
+PRECISIONS = ("auto", "fp32", "bf16")  # see precision.py
 
 
 @dataclass
@@ -78,6 +79,7 @@ class SamplerConfig:
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
     snr: float = 0.16  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
+    precision: str = "auto"  # conv: arithmetic of the energy's evaluations: "auto" (bf16 where fast), "fp32", "bf16"
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
     def validate(self) -> None:
@@ -97,6 +99,7 @@ class SamplerConfig:
         _float("sampler.beta0", self.beta0, 0.0, 1.0)
         _float("sampler.snr", self.snr, 0.0, 10.0)
         _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
+        _choice("sampler.precision", self.precision, PRECISIONS)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral
@@ -130,10 +133,12 @@ class TrainConfig:
     init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # conv: arithmetic of training: "auto" (bf16 autocast where fast), "fp32", "bf16"
     on_divergence: str = "recover"  # "recover" (restore, lower lr, go on), "pause" (restore, wait for the user), "stop"
 
     def validate(self) -> None:
         _choice("train.on_divergence", self.on_divergence, DIVERGENCE_POLICIES)
+        _choice("train.precision", self.precision, PRECISIONS)
         _float("train.ema", self.ema, 0.0, 0.999999)
         _float("train.sigma_skew", self.sigma_skew, 0.1, 10.0)
         _float("train.l1", self.l1, 0.0, 10.0)
@@ -232,6 +237,8 @@ LEGACY_DEFAULTS: dict[str, Any] = {
     "model.noise_conditional": False,
     "model.gaussian_prior": False,
     "train.sigma_skew": 1.0,
+    "train.precision": "fp32",
+    "sampler.precision": "fp32",
 }
 
 

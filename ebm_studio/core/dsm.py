@@ -22,6 +22,7 @@ import math
 import torch
 
 from .langevin import takes_sigma
+from .precision import autocast, autocast_dtype
 from .trainer import StepTrainer
 
 
@@ -74,9 +75,11 @@ class DSMTrainer(StepTrainer):
         sigma = torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))  # skew > 1: more at large sigma
         z = torch.randn(batch.shape, generator=self.generator, device=self.device)
         noisy = (batch + sigma * z).requires_grad_(True)
-        energy = self.model(noisy, sigma) if takes_sigma(self.model) else self.model(noisy)
-        (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
-        loss = (grad - z).pow(2).mean()
+        with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
+            energy = self.model(noisy, sigma) if takes_sigma(self.model) else self.model(noisy)
+            (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
+        grad = grad.float()
+        loss = (grad - z).pow(2).mean()  # outside autocast: the loss and its backward pass start in float32
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         t = self.cfg.train

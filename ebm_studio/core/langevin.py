@@ -21,6 +21,7 @@ from torch import nn
 
 from .accel import sampling_mode, to_sampling_layout
 from .chain import ChainStep
+from .precision import autocast
 
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -40,14 +41,16 @@ def takes_sigma(energy_fn) -> bool:
     return bool(getattr(energy_fn, "uses_sigma", False))
 
 
-def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor, sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor, sigma: float | None = None,
+                    precision: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """E(x) per image and dE/dx, without building a graph for the model's parameters. ``sigma`` is
-    the noise level for a noise-conditional energy (ignored by others)."""
-    with torch.enable_grad():
+    the noise level for a noise-conditional energy (ignored by others); ``precision`` an autocast
+    dtype for the network's arithmetic (the results are float32 either way)."""
+    with torch.enable_grad(), autocast(x.device, precision):
         x = x.detach().requires_grad_(True)
         e = energy_fn(x, sigma) if sigma is not None and takes_sigma(energy_fn) else energy_fn(x)
         (g,) = torch.autograd.grad(e.sum(), x)
-    return e.detach(), g
+    return e.detach().float(), g.to(x.dtype)
 
 
 def langevin_chain(
@@ -63,6 +66,7 @@ def langevin_chain(
     settings: Callable[[], LangevinSettings] | None = None,
     yield_initial: bool = True,
     schedule: Sequence[tuple[float, ...]] | None = None,
+    precision: torch.dtype | None = None,
 ) -> Iterator[ChainStep]:
     """Run ``steps`` Langevin updates from ``x0``, yielding after each one.
 
@@ -72,7 +76,8 @@ def langevin_chain(
     ``schedule``, if given, is a list of (step_size, noise[, sigma]) per step (annealed Langevin,
     see :func:`annealed_schedule`); it sets the number of steps. ``sigma`` is the noise level a
     noise-conditional energy is evaluated at for that step; the yielded energy is at that level.
-    The model's parameter gradients are untouched.
+    ``precision``: autocast dtype of the energy's evaluations (see ``precision.py``); the chain's
+    state stays float32. The model's parameter gradients are untouched.
     """
     if schedule is not None:
         schedule = list(schedule)
@@ -82,11 +87,11 @@ def langevin_chain(
             stack.enter_context(sampling_mode(energy_fn))
             x0 = to_sampling_layout(x0, energy_fn)
         yield from _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings,
-                          yield_initial, schedule)
+                          yield_initial, schedule, precision)
 
 
 def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings, yield_initial,
-           schedule) -> Iterator[ChainStep]:
+           schedule, precision=None) -> Iterator[ChainStep]:
     x = x0.detach().clone()
     if clamp is not None:
         x.clamp_(*clamp)
@@ -98,7 +103,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
     level = schedule[0][2] if schedule and len(schedule[0]) > 2 else None
     if settings is not None:
         level = settings().sigma
-    e, g = energy_and_grad(energy_fn, x, level)
+    e, g = energy_and_grad(energy_fn, x, level, precision)
     if yield_initial:
         yield ChainStep(0, x, e, g)
     k = 0
@@ -117,7 +122,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if sigma != level:
             level = sigma
             if takes_sigma(energy_fn):  # a new noise level: the gradient must be taken at it
-                e, g = energy_and_grad(energy_fn, x, level)
+                e, g = energy_and_grad(energy_fn, x, level, precision)
         if grad_clip is not None and grad_clip > 0:
             g = g.clamp(-grad_clip, grad_clip)
         x.add_(g, alpha=-step_size)
@@ -129,7 +134,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if keep is not None:
             x = torch.where(keep, fixed, x)
         k += 1
-        e, g = energy_and_grad(energy_fn, x, level)
+        e, g = energy_and_grad(energy_fn, x, level, precision)
         yield ChainStep(k, x, e, g)
 
 

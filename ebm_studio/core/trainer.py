@@ -26,6 +26,7 @@ from .divergence import DivergenceGuard
 from .errors import DeviceError
 from .energy import ConvEnergy
 from .langevin import langevin_chain, langevin_samples, uniform_noise
+from .precision import autocast, autocast_dtype
 
 
 @dataclass
@@ -264,7 +265,8 @@ class ConvEBMTrainer(StepTrainer):
             p.requires_grad_(False)
         try:
             return langevin_samples(self.model, x0, steps=s.steps, step_size=s.step_size, noise=s.noise,
-                                    grad_clip=s.grad_clip or None, generator=self.generator)
+                                    grad_clip=s.grad_clip or None, generator=self.generator,
+                                    precision=autocast_dtype(self.cfg.train.precision, self.device))
         finally:
             for p, f in zip(params, flags):
                 p.requires_grad_(f)
@@ -279,7 +281,8 @@ class ConvEBMTrainer(StepTrainer):
         if idx is not None:
             self.buffer.index_copy_(0, idx, neg)
         self.negatives = neg
-        energies = self.model(torch.cat([pos, neg]))
+        with autocast(self.device, autocast_dtype(t.precision, self.device)):
+            energies = self.model(torch.cat([pos, neg])).float()
         e_pos, e_neg = energies[: pos.shape[0]], energies[pos.shape[0]:]
         loss = e_pos.mean() - e_neg.mean() + t.alpha * (e_pos.pow(2).mean() + e_neg.pow(2).mean())
         self.optimizer.zero_grad(set_to_none=True)
@@ -305,7 +308,8 @@ class ConvEBMTrainer(StepTrainer):
         """Fresh samples from uniform noise (or ``x0``) with the run's Langevin settings."""
         s = self.cfg.sampler
         kwargs = dict(steps=s.steps if steps is None else steps, step_size=s.step_size, noise=s.noise,
-                      grad_clip=s.grad_clip or None, generator=self.generator)
+                      grad_clip=s.grad_clip or None, generator=self.generator,
+                      precision=autocast_dtype(s.precision, self.device))
         kwargs.update(overrides)
         x0 = uniform_noise(n, self.generator, self.device) if x0 is None else x0.to(self.device)
         return langevin_samples(self.model, x0, **kwargs)

@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
         if hasattr(self.canvas, "message"):
             self.canvas.message.connect(self.show_message)
             self.canvas.error.connect(self.show_error)
+            if hasattr(self.canvas, "example_added"):
+                self.canvas.example_added.connect(self.add_drawn_example)
         self.resize(1600, 940)
         if restore_state:
             self._sized = self._restore_settings()
@@ -361,13 +363,37 @@ class MainWindow(QMainWindow):
         self._idle_device_label()
         self.log_line("reset: the next Start begins a new run")
 
+    def add_drawn_example(self, image) -> Path:
+        """Keep a drawing from the canvas as a few-shot training image: saved at once as a PNG in a
+        folder of drawings, which becomes the training panel's dataset. Named after the digit when
+        exactly one digit is ticked (so it is labelled), else unlabelled."""
+        from ..core.images import save_gray_png
+
+        folder = getattr(self, "examples_dir", None)
+        if folder is None or not folder.is_dir():
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder = default_runs_dir() / f"drawings-{stamp}"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.examples_dir = folder
+        n = len(list(folder.glob("*.png"))) + 1
+        ticked = [d for d, cb in enumerate(self.training.digit_boxes) if cb.isChecked()]
+        name = f"{ticked[0]}_drawing-{n:03d}.png" if len(ticked) == 1 else f"drawing-{n:03d}-unlabelled.png"
+        path = folder / name
+        save_gray_png(path, image)
+        self.training._set_source(str(folder))
+        self.training.examples.set_value(0)
+        self.show_message(f"{n} drawing(s) in {folder}: the training data now (tick 'Start from the model "
+                          "shown' to fine-tune on them)")
+        return path
+
     def _session_source(self):
         """The session to continue, or a factory the worker calls to build a new one; None on bad input."""
         from ..core.session import TrainingSession
 
         if self.session is not None:
             return self.session
-        if self.loaded_run_dir is not None:
+        fine_tune = self.training.fine_tune.isChecked()
+        if self.loaded_run_dir is not None and not fine_tune:
             run_dir = self.loaded_run_dir
             self.log_line(f"continuing run {run_dir}")
             return lambda: TrainingSession(RunConfig(), run_dir=run_dir, resume=True)
@@ -376,6 +402,19 @@ class MainWindow(QMainWindow):
         except EbmStudioError as exc:
             self.show_error(str(exc))
             return None
+        if fine_tune:
+            if self.model is None or self.model_cfg is None:
+                self.show_error("fine-tuning starts from the model shown: load or train one first")
+                return None
+            from ..core.session import transfer_config
+
+            cfg, source = transfer_config(self.model_cfg, cfg), self.model
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = default_runs_dir() / f"{cfg.model.family}-finetune-{stamp}"
+            self.charts.clear()
+            self.charts.set_config(cfg)
+            self.log_line(f"new run in {run_dir}, fine-tuning the model shown")
+            return lambda: TrainingSession(cfg, run_dir=run_dir, init_model=source)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = default_runs_dir() / f"{cfg.model.family}-{stamp}"
         self.charts.clear()

@@ -45,6 +45,7 @@ def strip_indices(n: int, cols: int) -> np.ndarray:
 class CanvasPanel(QWidget):
     message = Signal(str)
     error = Signal(str)
+    example_added = Signal(object)  # (28, 28) float32 drawing offered as a few-shot training example
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -109,6 +110,12 @@ class CanvasPanel(QWidget):
             b.clicked.connect(slot)
             start_row.addWidget(b)
         left.addLayout(start_row)
+        self.example_btn = QPushButton("Add drawing to training examples")
+        self.example_btn.setToolTip("Few-shot learning: keep this drawing as a training image. The Training "
+                                    "panel's dataset becomes your drawings (saved as PNGs); tick 'Start from the "
+                                    "model shown' to fine-tune the current model on them")
+        self.example_btn.clicked.connect(self.add_example)
+        left.addWidget(self.example_btn)
 
         # playback controls --------------------------------------------------------------------
         box = QGroupBox("Langevin playback")
@@ -609,6 +616,13 @@ class CanvasPanel(QWidget):
     def _error(self, text: str) -> None:
         self.last_error = text
         self.error.emit(text)
+
+    def add_example(self) -> None:
+        img = np.asarray(self.surface.image, dtype=np.float32).reshape(28, 28)
+        if float(img.max()) <= 0.0:
+            self.message.emit("draw a digit first: an empty canvas is not an example")
+            return
+        self.example_added.emit(img.copy())
 
     def _update_buttons(self) -> None:
         has_model = self.model is not None
