@@ -357,6 +357,8 @@ def _sampler_cfg(run, args):
         over["sampler.temperature"] = args.temperature
     if getattr(args, "precision", None) is not None:
         over["sampler.precision"] = args.precision
+    if getattr(args, "init", "noise") != "noise" and s.schedule == "ancestral":
+        over["sampler.start"] = "noised"  # the chain starts from the user's image itself
     return run.config.with_overrides(**over) if over else run.config
 
 

@@ -51,12 +51,14 @@ if log:
     from ebm_studio.core.trainer import CSV_FIELDS
 
     metrics = MetricsLog(f"{out}/{METRICS_FILE}", CSV_FIELDS)
+    last_t = 0.0
     for line in open(log):
         m = re.match(r"step (\d+) loss ([\d.]+) (\d+)s", line)
         if m:
             step = int(m.group(1))
+            t, last_t = float(m.group(3)) - last_t, float(m.group(3))  # the log's time is cumulative
             metrics.append({"step": step, "epoch": step * cfg.train.batch_size / 60000, "loss": float(m.group(2)),
                             "grad_norm": float("nan"), "e_data": float("nan"), "e_samples": float("nan"),
-                            "seconds": float(m.group(3)), "lr": cfg.train.lr, "event": ""})
+                            "seconds": t, "lr": cfg.train.lr, "event": ""})
     metrics.flush()
 print("saved", out)

@@ -122,3 +122,28 @@ def test_a_weights_only_run_resumes_after_its_logged_steps(tmp_path, mnist_small
     assert session.trainer.step == 400
     (record,) = list(session.run(Budget(steps=1)))
     assert record.step == 401
+
+
+def test_ancestral_chain_starts_at_the_gaussian_fit_mapped_from_the_uniform_start():
+    import torch
+
+    from ebm_studio.core.config import RunConfig
+    from ebm_studio.core.data import load_mnist
+    from ebm_studio.core.families import build_model, gaussian_prior_of, sample_chain
+
+    cfg = RunConfig().with_overrides(**{"sampler.levels": 3})
+    model = build_model(cfg).eval()
+    prior = gaussian_prior_of(model)
+    prior.fit(load_mnist("train", limit=2000).images)
+    u = torch.rand(4000, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    x = prior.from_uniform(u).reshape(4000, -1).double()
+    assert float((x.mean(0) - prior.mean).abs().max()) < 0.05  # the fit's mean ...
+    assert abs(float(torch.cov(x.T).trace() / prior.variance.sum()) - 1) < 0.05  # ... and total variance
+    x0 = u[:3]
+    first = next(iter(sample_chain(model, cfg, x0, generator=torch.Generator())))
+    assert torch.allclose(first.x, prior.from_uniform(x0))
+    noised = cfg.with_overrides(**{"sampler.start": "noised"})
+    assert torch.equal(next(iter(sample_chain(model, noised, x0, generator=torch.Generator()))).x, x0)
+    raw = cfg.to_dict()
+    del raw["sampler"]["start"]
+    assert RunConfig.from_dict(raw).sampler.start == "noised"  # files from before keep their meaning

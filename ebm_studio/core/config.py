@@ -73,12 +73,13 @@ class SamplerConfig:
     grad_clip: float = 0.0  # per-pixel clip of dE/dx (0 = off); the CD recipe uses 0.03
     sigma_max: float = 1.0  # annealed/ancestral: the noise levels the energy was trained for
     sigma_min: float = 0.02
-    levels: int = 100  # noise levels of the ladder
+    levels: int = 300  # noise levels of the ladder
     steps_per_level: int = 2  # annealed: Langevin steps a level; ancestral: 1 predictor + correctors
     eps: float = 3e-4  # annealed: step size at the smallest noise level
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
-    snr: float = 0.16  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
+    snr: float = 0.2  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
+    start: str = "prior"  # ancestral + Gaussian prior: begin at the fit N(mu, C) mapped from the start noise; "noised": at it
     precision: str = "auto"  # conv: arithmetic of the energy's evaluations: "auto" (bf16 where fast), "fp32", "bf16"
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
@@ -100,6 +101,7 @@ class SamplerConfig:
         _float("sampler.snr", self.snr, 0.0, 10.0)
         _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
         _choice("sampler.precision", self.precision, PRECISIONS)
+        _choice("sampler.start", self.start, ("prior", "noised"))
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral
@@ -239,6 +241,7 @@ LEGACY_DEFAULTS: dict[str, Any] = {
     "train.sigma_skew": 1.0,
     "train.precision": "fp32",
     "sampler.precision": "fp32",
+    "sampler.start": "noised",
 }
 
 

@@ -102,6 +102,9 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
         if steps is None and s.sample_steps and s.schedule == "constant":
             steps = s.sample_steps
         if s.schedule == "ancestral" and settings is None:
+            prior = gaussian_prior_of(model)
+            if s.start == "prior" and prior is not None:
+                x0 = prior.from_uniform(x0)
             levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
             sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
             return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
@@ -115,6 +118,15 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
                               noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
                               settings=settings, precision=dtype)
     raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
+
+
+def gaussian_prior_of(model: nn.Module):
+    """The Gaussian fit inside a conv energy (also through a class-guided wrapper), or None."""
+    for m in (model, getattr(model, "energy", None)):
+        prior = getattr(m, "prior", None)
+        if isinstance(prior, nn.Module):
+            return prior
+    return None
 
 
 def _prior_draw(model: nn.Module, x0: torch.Tensor, temperature: float, generator) -> Iterator[ChainStep]:

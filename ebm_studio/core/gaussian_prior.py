@@ -38,6 +38,16 @@ class GaussianPrior(nn.Module):
         self.variance.copy_(variance.clamp_min(0.0))
         return self
 
+    @torch.no_grad()
+    def from_uniform(self, u: torch.Tensor) -> torch.Tensor:
+        """Map uniform noise ``u`` (N, 1, 28, 28) in [0, 1] to a draw from N(mu, C), pixel by pixel
+        through the inverse normal CDF and then through the fit's covariance: where a reverse
+        diffusion should start (at level sigma it adds sigma * z to this, giving N(mu, C + sigma^2 I),
+        the Gaussian fit of the noised data) while a seed still determines the start."""
+        z = torch.special.ndtri(u.reshape(u.shape[0], -1).clamp(1e-6, 1 - 1e-6).to(self.mean.dtype))
+        x = self.mean + (z * self.variance.sqrt()) @ self.basis.T
+        return x.to(u.dtype).reshape(u.shape)
+
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """0.5 (x - mu)^T (C + sigma^2 I)^-1 (x - mu) per image; ``sigma`` of shape (N,) or (N, 1, ...)."""
         coords = (x.reshape(x.shape[0], -1) - self.mean) @ self.basis
