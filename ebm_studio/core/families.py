@@ -11,9 +11,9 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from .chain import ChainStep
 from .baselines import BASELINE_FAMILIES
 from .boltzmann import BOLTZMANN_FAMILIES
+from .chain import ChainStep
 from .config import RunConfig
 
 #: The energy-based families: the studio's subject, each with a sampler that walks a chain.
@@ -103,7 +103,7 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
             steps = s.sample_steps
         if s.schedule == "ancestral" and settings is None:
             prior = gaussian_prior_of(model)
-            if s.start == "prior" and prior is not None:
+            if s.start == "prior" and prior is not None and mask is None:  # clamped pixels keep the image
                 x0 = prior.from_uniform(x0)
             levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
             sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)

@@ -386,6 +386,7 @@ class TrainingPanel(QWidget):
         """Grey out what the chosen objective and schedule do not use."""
         if getattr(self, "_running", False):
             return
+        self.precision.setEnabled(self.family.currentData() == "conv")  # the others compute in float32
         if self.family.currentData() in BASELINE_FAMILIES:  # maximum likelihood, samples in one pass
             for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
