@@ -157,6 +157,8 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", type=int, choices=range(10), metavar="D",
                    help="ask for digit D: sample E(x) - w log p(D | x) with the run's class guide (see 'guide')")
     p.add_argument("--guidance", type=_finite_float, default=1.0, help="guide weight w (1 = Bayes; more = surer, less varied)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the energy net first (~30 s once, then ~1.6x faster sampling; conv models)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                    help="arithmetic of the energy net while sampling (default: the run's; auto = bf16 where fast)")
     p.add_argument("--temperature", type=_positive_float,
@@ -363,6 +365,8 @@ def _sampler_cfg(run, args):
         over["sampler.temperature"] = args.temperature
     if getattr(args, "precision", None) is not None:
         over["sampler.precision"] = args.precision
+    if getattr(args, "compile", False):
+        over["sampler.compile"] = True
     if getattr(args, "init", "noise") != "noise" and s.schedule == "ancestral":
         over["sampler.start"] = "noised"  # the chain starts from the user's image itself
     return run.config.with_overrides(**over) if over else run.config

@@ -80,6 +80,7 @@ class SamplerConfig:
     snr: float = 0.2  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
     start: str = "prior"  # ancestral + Gaussian prior: begin at the fit N(mu, C) mapped from the start noise; "noised": at it
+    compile: bool = False  # conv: torch.compile the energy + gradient (~30 s once, then ~1.6x faster; compiled.py)
     precision: str = "auto"  # conv: arithmetic of the energy's evaluations: "auto" (bf16 where fast), "fp32", "bf16"
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
@@ -102,6 +103,7 @@ class SamplerConfig:
         _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
         _choice("sampler.precision", self.precision, PRECISIONS)
         _choice("sampler.start", self.start, ("prior", "noised"))
+        _bool("sampler.compile", self.compile)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral

@@ -108,15 +108,15 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
             levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
             sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
             return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
-                                              schedule=sched, precision=dtype), len(sched))
+                                              schedule=sched, precision=dtype, compile=s.compile), len(sched))
         if s.schedule == "annealed" and settings is None:
             per_level = s.steps_per_level if steps is None else max(1, steps // s.levels)
             sched = annealed_schedule(s.sigma_max, s.sigma_min, s.levels, per_level, s.eps)
             return langevin_chain(model, x0, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
-                                  schedule=sched, precision=dtype)
+                                  schedule=sched, precision=dtype, compile=s.compile)
         return langevin_chain(model, x0, steps=s.steps if steps is None else steps, step_size=s.step_size,
                               noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
-                              settings=settings, precision=dtype)
+                              settings=settings, precision=dtype, compile=s.compile and settings is None)
     raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
 
 

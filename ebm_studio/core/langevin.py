@@ -67,6 +67,7 @@ def langevin_chain(
     yield_initial: bool = True,
     schedule: Sequence[tuple[float, ...]] | None = None,
     precision: torch.dtype | None = None,
+    compile: bool = False,
 ) -> Iterator[ChainStep]:
     """Run ``steps`` Langevin updates from ``x0``, yielding after each one.
 
@@ -77,7 +78,8 @@ def langevin_chain(
     see :func:`annealed_schedule`); it sets the number of steps. ``sigma`` is the noise level a
     noise-conditional energy is evaluated at for that step; the yielded energy is at that level.
     ``precision``: autocast dtype of the energy's evaluations (see ``precision.py``); the chain's
-    state stays float32. The model's parameter gradients are untouched.
+    state stays float32. ``compile``: evaluate through ``compiled.py`` (noise-conditional conv
+    energies; falls back to eager). The model's parameter gradients are untouched.
     """
     if schedule is not None:
         schedule = list(schedule)
@@ -87,11 +89,32 @@ def langevin_chain(
             stack.enter_context(sampling_mode(energy_fn))
             x0 = to_sampling_layout(x0, energy_fn)
         yield from _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings,
-                          yield_initial, schedule, precision)
+                          yield_initial, schedule, precision, compile)
+
+
+def _evaluator(energy_fn, precision, compile: bool):
+    """``f(x, sigma) -> (E, dE/dx)``: compiled where asked and possible, else eager."""
+    compiled = None
+    if compile and isinstance(energy_fn, nn.Module) and takes_sigma(energy_fn):
+        from .compiled import compiled_energy_and_grad
+
+        compiled = compiled_energy_and_grad(energy_fn, precision)
+
+    def evaluate(x, sigma):
+        nonlocal compiled
+        if compiled is not None:
+            out = compiled(x, sigma)
+            if out is not None:
+                return out
+            compiled = None
+        return energy_and_grad(energy_fn, x, sigma, precision)
+
+    return evaluate
 
 
 def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings, yield_initial,
-           schedule, precision=None) -> Iterator[ChainStep]:
+           schedule, precision=None, compile=False) -> Iterator[ChainStep]:
+    evaluate = _evaluator(energy_fn, precision, compile)
     x = x0.detach().clone()
     if clamp is not None:
         x.clamp_(*clamp)
@@ -103,7 +126,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
     level = schedule[0][2] if schedule and len(schedule[0]) > 2 else None
     if settings is not None:
         level = settings().sigma
-    e, g = energy_and_grad(energy_fn, x, level, precision)
+    e, g = evaluate(x, level)
     if yield_initial:
         yield ChainStep(0, x, e, g)
     k = 0
@@ -122,7 +145,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if sigma != level:
             level = sigma
             if takes_sigma(energy_fn):  # a new noise level: the gradient must be taken at it
-                e, g = energy_and_grad(energy_fn, x, level, precision)
+                e, g = evaluate(x, level)
         if grad_clip is not None and grad_clip > 0:
             g = g.clamp(-grad_clip, grad_clip)
         x.add_(g, alpha=-step_size)
@@ -134,7 +157,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if keep is not None:
             x = torch.where(keep, fixed, x)
         k += 1
-        e, g = energy_and_grad(energy_fn, x, level, precision)
+        e, g = evaluate(x, level)
         yield ChainStep(k, x, e, g)
 
 
