@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from .core.baselines import BASELINE_FAMILIES
 from .core.config import FAMILIES
 from .core.errors import EbmStudioError
 
@@ -321,10 +322,10 @@ def _open(args):
     device = resolve_device(args.device)
     run = open_model(args.model if hasattr(args, "model") else args.target, device=device)
     family = run.config.model.family
-    if family in ("vae", "flow") and getattr(args, "init", "noise") != "noise":
+    if family in BASELINE_FAMILIES and getattr(args, "init", "noise") != "noise":
         raise ConfigError(f"--init: a {family} draws each sample from its latent prior in one pass; there is no "
                           "chain to start from an image")
-    if getattr(args, "temperature", None) is not None and family not in ("vae", "flow"):
+    if getattr(args, "temperature", None) is not None and family not in BASELINE_FAMILIES:
         raise ConfigError("--temperature applies to the vae and flow baselines (energy models: --noise, --steps)")
     if getattr(args, "label", None) is not None:
         from .core.guidance import GuidedEnergy, load_guide

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayou
                                QVBoxLayout, QWidget)
 
 from ..core.atomic import atomic_write_text
+from ..core.baselines import BASELINE_FAMILIES
 
 SERIES = ["loss", "grad_norm", "e_data", "e_samples"]
 COLORS = {"loss": "#1f77b4", "grad_norm": "#9467bd", "e_data": "#2ca02c", "e_samples": "#d62728"}
@@ -43,7 +44,7 @@ ENERGY_LABELS = {
 def energy_labels(cfg) -> tuple[str, str]:
     if cfg is None:
         return ENERGY_LABELS["cd"]
-    if cfg.model.family in ("vae", "flow"):
+    if cfg.model.family in BASELINE_FAMILIES:
         return ENERGY_LABELS[cfg.model.family]
     if cfg.model.family != "conv":
         return ENERGY_LABELS["boltzmann"]

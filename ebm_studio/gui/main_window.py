@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
         except EbmStudioError as exc:
             self.show_error(str(exc))
             return None
+        source, kind, note = None, "", ""
         if fine_tune:
             if self.model is None or self.model_cfg is None:
                 self.show_error("fine-tuning starts from the model shown: load or train one first")
@@ -409,18 +410,13 @@ class MainWindow(QMainWindow):
             from ..core.session import transfer_config
 
             cfg, source = transfer_config(self.model_cfg, cfg), self.model
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            run_dir = default_runs_dir() / f"{cfg.model.family}-finetune-{stamp}"
-            self.charts.clear()
-            self.charts.set_config(cfg)
-            self.log_line(f"new run in {run_dir}, fine-tuning the model shown")
-            return lambda: TrainingSession(cfg, run_dir=run_dir, init_model=source)
+            kind, note = "-finetune", ", fine-tuning the model shown"
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = default_runs_dir() / f"{cfg.model.family}-{stamp}"
+        run_dir = default_runs_dir() / f"{cfg.model.family}{kind}-{stamp}"
         self.charts.clear()
         self.charts.set_config(cfg)
-        self.log_line(f"new run in {run_dir}")
-        return lambda: TrainingSession(cfg, run_dir=run_dir)
+        self.log_line(f"new run in {run_dir}{note}")
+        return lambda: TrainingSession(cfg, run_dir=run_dir, init_model=source)
 
     def _launch_worker(self, paused: bool) -> bool:
         source = self._session_source()

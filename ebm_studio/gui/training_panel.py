@@ -386,21 +386,16 @@ class TrainingPanel(QWidget):
         """Grey out what the chosen objective and schedule do not use."""
         if getattr(self, "_running", False):
             return
-        self.precision.setEnabled(self.family.currentData() == "conv")  # the others compute in float32
-        if self.family.currentData() in BASELINE_FAMILIES:  # maximum likelihood, samples in one pass
-            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,
-                      self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
-                      self.grad_clip, self.negatives, self.steps, self.beta0):
-                w.setEnabled(False)
-            return
-        if self.family.currentData() != "conv":  # Boltzmann machines: PCD-k with Gibbs sweeps
+        family = self.family.currentData()
+        self.precision.setEnabled(family == "conv")  # the others compute in float32
+        if family != "conv":  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
+            gibbs = family not in BASELINE_FAMILIES  # baselines: maximum likelihood, samples in one pass
             for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
                       self.grad_clip):
                 w.setEnabled(False)
-            self.negatives.setEnabled(True)
-            self.steps.setEnabled(True)
-            self.beta0.setEnabled(True)
+            for w in (self.negatives, self.steps, self.beta0):
+                w.setEnabled(gibbs)
             return
         self.beta0.setEnabled(False)
         self.objective.setEnabled(True)

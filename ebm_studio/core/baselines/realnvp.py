@@ -21,6 +21,8 @@ import math
 import torch
 from torch import nn
 
+from .base import LatentGenerator, mlp
+
 ALPHA = 0.05
 _BIN = 784 * math.log(256.0)
 
@@ -39,8 +41,7 @@ class AffineCoupling(nn.Module):
     def __init__(self, mask: torch.Tensor, hidden: int):
         super().__init__()
         self.register_buffer("mask", mask.clone())
-        self.net = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, 2 * 784))
+        self.net = mlp(784, hidden, 2 * 784)
         nn.init.zeros_(self.net[-1].weight)  # every coupling starts as the identity
         nn.init.zeros_(self.net[-1].bias)
         self.scale = nn.Parameter(torch.ones(784))
@@ -59,7 +60,9 @@ class AffineCoupling(nn.Module):
         return (z - t) * (-s).exp()
 
 
-class RealNVP(nn.Module):
+class RealNVP(LatentGenerator):
+    latent_dim = 784
+
     def __init__(self, hidden: int = 512, layers: int = 8):
         super().__init__()
         self.couplings = nn.ModuleList(AffineCoupling(m, hidden) for m in coupling_masks(layers))
@@ -98,14 +101,9 @@ class RealNVP(nn.Module):
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         return self.nll_of(self.bin_centres(x))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.energy(x)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
-               device=None) -> torch.Tensor:
-        device = device or next(self.parameters()).device
-        z = temperature * torch.randn((n, 784), generator=generator, device=device)
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """One inverse pass: latent z -> logit space -> pixels."""
+        n = z.shape[0]
         for layer in reversed(self.couplings):
             z = layer.inverse(z)
         y = (torch.sigmoid(z) - ALPHA) / (1 - 2 * ALPHA)

@@ -15,18 +15,17 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
+from .base import LatentGenerator, mlp
 
-class VAE(nn.Module):
+
+class VAE(LatentGenerator):
     def __init__(self, hidden: int = 400, latent: int = 20):
         super().__init__()
-        self.latent = latent
-        self.encoder = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, 2 * latent))
-        self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, 784))
+        self.latent_dim = latent
+        self.encoder = mlp(784, hidden, 2 * latent)
+        self.decoder = mlp(latent, hidden, 784)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x.reshape(x.shape[0], 784)).chunk(2, dim=1)
@@ -37,6 +36,8 @@ class VAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decode_logits(z)).reshape(-1, 1, 28, 28)
+
+    generate = decode  # a sample is the decoder's mean image
 
     def neg_elbo(self, x: torch.Tensor, generator: torch.Generator | None = None,
                  sample: bool = True) -> torch.Tensor:
@@ -56,16 +57,6 @@ class VAE(nn.Module):
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         return self.neg_elbo(x, sample=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.energy(x)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
-               device=None) -> torch.Tensor:
-        device = device or next(self.parameters()).device
-        z = temperature * torch.randn((n, self.latent), generator=generator, device=device)
-        return self.decode(z)
-
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Decoder mean at the posterior mean: the VAE's answer to 'what digit is this?'."""
@@ -83,7 +74,7 @@ class VAE(nn.Module):
             eps = torch.randn(mu.shape, generator=generator, device=mu.device)
             z = mu + std * eps
             log_px = -F.binary_cross_entropy_with_logits(self.decode_logits(z), flat, reduction="none").sum(1)
-            log_pz = -0.5 * (z.pow(2).sum(1) + self.latent * math.log(2 * math.pi))
-            log_qz = -0.5 * (eps.pow(2).sum(1) + logvar.sum(1) + self.latent * math.log(2 * math.pi))
+            log_pz = -0.5 * (z.pow(2).sum(1) + self.latent_dim * math.log(2 * math.pi))
+            log_qz = -0.5 * (eps.pow(2).sum(1) + logvar.sum(1) + self.latent_dim * math.log(2 * math.pi))
             logw.append(log_px + log_pz - log_qz)
         return -(torch.logsumexp(torch.stack(logw), 0) - math.log(k))
