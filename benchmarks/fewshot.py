@@ -25,12 +25,10 @@ import torch
 from ebm_studio.core.config import RunConfig
 from ebm_studio.core.data import load_dataset
 from ebm_studio.core.export import save_grid_png
+from ebm_studio.core.families import draw_from_noise
 from ebm_studio.core.quality import load_meter
 from ebm_studio.core.quality.transfer import transfer_figures
 from ebm_studio.core.session import Budget, TrainingSession, transfer_config
-
-sys.path.insert(0, str(Path(__file__).parent))
-from quality import draw  # noqa: E402  (the quality benchmark's sampler loop)
 
 
 def train(cfg, minutes, init_model=None, steps=None, run_dir=None):
@@ -78,7 +76,7 @@ def main(argv=None) -> int:
     rows = {}
     for name, model, cfg in (("base (no " + str(args.digit) + "s)", base, base_cfg),
                              ("fine-tuned", tuned, s_tuned.cfg), ("from scratch", scratch, s_scratch.cfg)):
-        x = draw(model, cfg, args.n, seed=args.seed + 1)
+        x = draw_from_noise(model, cfg, args.n, seed=args.seed + 1)
         report = meter.evaluate(x)
         save_grid_png(args.out.with_name(f"{args.out.name}_{name.split()[0]}.png"), x[:100], 10, 10, scale=2)
         rows[name] = {"fid": round(report.fid, 1), "confidence": round(report.confidence, 3),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 import time
 from pathlib import Path
 
@@ -21,21 +22,24 @@ import torch
 from ebm_studio.core.config import RunConfig
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.export import save_grid_png
-from ebm_studio.core.families import sample_chain
+from ebm_studio.core.families import draw_from_noise
 from ebm_studio.core.presets import preset_config
 from ebm_studio.core.quality import load_meter
 from ebm_studio.core.session import Budget, TrainingSession
 
 
-def draw(model, cfg, n: int, seed: int, batch: int = 250) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(0, n, batch):
-        last = None
-        for last in sample_chain(model, cfg, torch.rand((min(batch, n - i), 1, 28, 28), generator=g), generator=g):
-            pass
-        out.append(last.x.detach())
-    return torch.cat(out)
+def parse_overrides(items: list[str]) -> dict:
+    """``["model.width=48", "train.lr=2e-3"]`` -> {"model.width": 48, "train.lr": 0.002} (TOML values)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set wants KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value.strip()
+    return out
 
 
 def main(argv=None) -> int:
@@ -44,12 +48,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--preset", default="dsm")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a recipe field for an A/B probe, e.g. --set model.width=48 (TOML value)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=None, help="keep the trained run here")
     ap.add_argument("--grid", type=Path, default=None, help="where to save the 10x10 sample grid")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = preset_config(args.preset, RunConfig().with_overrides(**{"train.seed": args.seed, "train.device": "cpu"}))
+    if args.set:
+        cfg = cfg.with_overrides(**parse_overrides(args.set))
     session = TrainingSession(cfg, run_dir=args.out, autosave_minutes=0)
     t0 = time.monotonic()
     diverged = 0
@@ -61,7 +69,7 @@ def main(argv=None) -> int:
         session.save()
     model = session.trainer.export_model().eval()
     t1 = time.monotonic()
-    samples = draw(model, session.cfg, args.n, seed=args.seed + 1)
+    samples = draw_from_noise(model, session.cfg, args.n, seed=args.seed + 1)
     sample_s = time.monotonic() - t1
     meter = load_meter()
     report = meter.evaluate(samples)
@@ -70,7 +78,7 @@ def main(argv=None) -> int:
     save_grid_png(grid, samples[:100], 10, 10, scale=2)
     steps = session.trainer.step
     figures = {
-        "preset": args.preset, "seed": args.seed, "minutes": args.minutes, "threads": args.threads,
+        "preset": args.preset, "overrides": args.set, "seed": args.seed, "minutes": args.minutes, "threads": args.threads,
         "train_steps": steps, "train_seconds": round(train_s, 1), "images_seen": steps * session.trainer.batch_size,
         "epochs": round(record.epoch, 2) if record else 0, "divergence_events": diverged,
         "final_loss": record.loss if record else None, "sampler_steps": session.cfg.sampler.total_steps(),

@@ -158,8 +158,9 @@ def _add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", type=int, choices=range(10), metavar="D",
                    help="ask for digit D: sample E(x) - w log p(D | x) with the run's class guide (see 'guide')")
     p.add_argument("--guidance", type=_finite_float, default=1.0, help="guide weight w (1 = Bayes; more = surer, less varied)")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the energy net first (~30 s once, then ~1.6x faster sampling; conv models)")
+    p.add_argument("--compile", nargs="?", const="on", choices=["auto", "on", "off"],
+                   help="torch.compile the energy net (~30 s once, then ~1.6x faster sampling; conv models); "
+                        "default: the run's setting, auto = only jobs of >= 200k image-steps")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                    help="arithmetic of the energy net while sampling (default: the run's; auto = bf16 where fast)")
     p.add_argument("--temperature", type=_positive_float,
@@ -366,8 +367,8 @@ def _sampler_cfg(run, args):
         over["sampler.temperature"] = args.temperature
     if getattr(args, "precision", None) is not None:
         over["sampler.precision"] = args.precision
-    if getattr(args, "compile", False):
-        over["sampler.compile"] = True
+    if getattr(args, "compile", None):
+        over["sampler.compile"] = args.compile
     if getattr(args, "init", "noise") != "noise" and s.schedule == "ancestral":
         over["sampler.start"] = "noised"  # the chain starts from the user's image itself
     return run.config.with_overrides(**over) if over else run.config
@@ -387,19 +388,11 @@ def _initial(args, n, device, generator):
 def draw_samples(run, cfg, n: int, init_fn, device, seed: int, batch: int = 500):
     """Final states of ``n`` chains of the model's own sampler, in batches; (n, 28, 28) numpy."""
     import numpy as np
-    import torch
 
-    from .core.families import sample_chain
+    from .core.families import draw_from_noise
 
-    g = torch.Generator(device=device).manual_seed(seed)
-    out = []
-    for start in range(0, n, batch):
-        m = min(batch, n - start)
-        last = None
-        for last in sample_chain(run.model, cfg, init_fn(m, device, g), generator=g):
-            pass
-        out.append(last.x.detach().float().cpu().numpy()[:, 0])
-    return np.concatenate(out).astype(np.float32)
+    x = draw_from_noise(run.model, cfg, n, seed=seed, device=device, batch=batch, init=init_fn)
+    return x.numpy()[:, 0].astype(np.float32)
 
 
 def cmd_sample(args) -> int:

@@ -27,6 +27,8 @@ def test_configs_written_before_the_new_recipe_keep_their_meaning():
     old = RunConfig.from_dict({"model": {"family": "conv", "width": 32}, "train": {"objective": "dsm"}})
     assert not old.model.noise_conditional and not old.model.gaussian_prior and old.train.sigma_skew == 1.0
     assert RunConfig.from_dict({}).model.noise_conditional  # no model section at all: today's defaults
+    assert RunConfig.from_dict({"model": {"family": "conv"}}).model.width == 32  # the width of its day
+    assert RunConfig().model.width == 48
 
 
 def test_annealed_schedule_endpoints():

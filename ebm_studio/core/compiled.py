@@ -3,9 +3,12 @@
 With bfloat16 autocast the convolutions get fast enough that the rest of a step (SiLU and its
 gradient, FiLM scale/shift, casts and layout reorders between small ops) dominates; Inductor fuses
 those element-wise ops and measured ×1.66 over the eager bf16 step for the default net at batch
-128 on this CPU (benchmarks/PERF.md). Compiling costs ~30 s per model and batch shape, so it is
-opt-in (``sampler.compile``, ``--compile``): it pays for long sampling jobs (evaluating 1000
-samples, comparisons), not for a canvas chain that must start at once.
+128 on this CPU (benchmarks/PERF.md). Compiling costs ~30 s per model and batch shape (less once
+Inductor's on-disk cache holds the kernels), so it pays for long sampling jobs (evaluating 1000
+samples, comparisons), not for a canvas chain that must start at once. ``sampler.compile``:
+"on" compiles every chain, "off" none, and "auto" (the default) only batch jobs of at least
+``AUTO_MIN_IMAGE_STEPS`` image-steps (:func:`compile_batch_job`); single chains, the canvas and the
+training panel's gallery stay eager.
 
 The noise level enters as a tensor, never a Python float, so one compiled graph serves every
 level of a ladder. Compiled functions are cached per model (weakly) and precision; any failure to
@@ -22,6 +25,8 @@ import torch
 
 from .precision import autocast
 
+AUTO_MIN_IMAGE_STEPS = 200_000  # ~30 s of eager bf16 sampling here: a cold compile is repaid by ~x1.6
+
 _CACHE: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
 
 
@@ -34,6 +39,15 @@ def _make(model: torch.nn.Module, precision: torch.dtype | None) -> Callable:
         return e.detach().float(), g.float()
 
     return torch.compile(energy_and_grad, dynamic=False)
+
+
+def compile_batch_job(setting: str, images: int, steps: int, device: torch.device | str = "cpu") -> bool:
+    """Whether a batch job of ``images`` chains of ``steps`` steps should use the compiled step."""
+    if setting == "on":
+        return True
+    if setting != "auto" or torch.device(device).type not in ("cpu", "cuda"):
+        return False
+    return images * steps >= AUTO_MIN_IMAGE_STEPS
 
 
 def compiled_energy_and_grad(model: torch.nn.Module, precision: torch.dtype | None) -> Callable | None:

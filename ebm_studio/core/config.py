@@ -31,12 +31,13 @@ OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 DIVERGENCE_POLICIES = ("recover", "pause", "stop")
 PRECISIONS = ("auto", "fp32", "bf16")  # see precision.py
+COMPILE_CHOICES = ("auto", "on", "off")  # see compiled.py
 
 
 @dataclass
 class ModelConfig:
     family: str = "conv"
-    width: int = 32
+    width: int = 48  # conv: 48 beat 32 (more updates) and 64/96 (fewer) in 5-minute A/Bs (QUALITY.md)
     activation: str = "swish"
     spectral_norm: bool = False
     noise_conditional: bool = True  # conv + DSM: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
@@ -80,7 +81,7 @@ class SamplerConfig:
     snr: float = 0.2  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
     start: str = "prior"  # ancestral + Gaussian prior: begin at the fit N(mu, C) mapped from the start noise; "noised": at it
-    compile: bool = False  # conv: torch.compile the energy + gradient (~30 s once, then ~1.6x faster; compiled.py)
+    compile: str = "auto"  # conv: torch.compile the energy + gradient: "auto" (batch jobs long enough to repay it), "on", "off"
     precision: str = "auto"  # conv: arithmetic of the energy's evaluations: "auto" (bf16 where fast), "fp32", "bf16"
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
@@ -103,7 +104,9 @@ class SamplerConfig:
         _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
         _choice("sampler.precision", self.precision, PRECISIONS)
         _choice("sampler.start", self.start, ("prior", "noised"))
-        _bool("sampler.compile", self.compile)
+        if isinstance(self.compile, bool):  # files of 2026-11-30 wrote true/false
+            self.compile = "on" if self.compile else "off"
+        _choice("sampler.compile", self.compile, COMPILE_CHOICES)
 
     def total_steps(self) -> int:
         """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral
@@ -238,12 +241,14 @@ class RunConfig:
 #: Keys added with a new default recipe, and what a file that lacks them meant when it was written
 #: (before the key existed): runs and checkpoints from then load and resume as they were trained.
 LEGACY_DEFAULTS: dict[str, Any] = {
+    "model.width": 32,
     "model.noise_conditional": False,
     "model.gaussian_prior": False,
     "train.sigma_skew": 1.0,
     "train.precision": "fp32",
     "sampler.precision": "fp32",
     "sampler.start": "noised",
+    "sampler.compile": "off",
 }
 
 

@@ -80,9 +80,12 @@ def make_trainer(cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = N
 
 def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int | None = None,
                  mask: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                 settings: Callable | None = None) -> Iterator[ChainStep]:
-    """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann)."""
+                 settings: Callable | None = None, compile: bool | None = None) -> Iterator[ChainStep]:
+    """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann).
+    ``compile``: use the compiled Langevin step (None: only if ``sampler.compile`` is "on")."""
     s = cfg.sampler
+    if compile is None:
+        compile = s.compile == "on"
     if cfg.model.family in BASELINE_FAMILIES:
         return _prior_draw(model, x0, s.temperature, generator)
     if cfg.model.family in BOLTZMANN_FAMILIES:
@@ -108,15 +111,15 @@ def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int 
             levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
             sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
             return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
-                                              schedule=sched, precision=dtype, compile=s.compile), len(sched))
+                                              schedule=sched, precision=dtype, compile=compile), len(sched))
         if s.schedule == "annealed" and settings is None:
             per_level = s.steps_per_level if steps is None else max(1, steps // s.levels)
             sched = annealed_schedule(s.sigma_max, s.sigma_min, s.levels, per_level, s.eps)
             return langevin_chain(model, x0, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
-                                  schedule=sched, precision=dtype, compile=s.compile)
+                                  schedule=sched, precision=dtype, compile=compile)
         return langevin_chain(model, x0, steps=s.steps if steps is None else steps, step_size=s.step_size,
                               noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
-                              settings=settings, precision=dtype, compile=s.compile and settings is None)
+                              settings=settings, precision=dtype, compile=compile and settings is None)
     raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
 
 
@@ -139,15 +142,23 @@ def _prior_draw(model: nn.Module, x0: torch.Tensor, temperature: float, generato
 
 
 def draw_from_noise(model: nn.Module, cfg: RunConfig, n: int, seed: int = 0, device="cpu",
-                    batch: int = 250) -> torch.Tensor:
-    """Final states of ``n`` chains of the family's own sampler started at uniform noise, in
-    batches, as (n, 1, 28, 28) on the CPU: how every model is judged by the quality meter."""
+                    batch: int = 250, init: Callable | None = None) -> torch.Tensor:
+    """Final states of ``n`` chains of the family's own sampler, in batches, as (n, 1, 28, 28) on
+    the CPU: how every model is judged by the quality meter. The chains start at uniform noise, or
+    at ``init(m, device, generator)`` (m images). A long enough job of a conv energy uses the
+    compiled Langevin step where ``sampler.compile`` allows (see ``compiled.compile_batch_job``);
+    a last, smaller batch stays eager rather than compile a second shape."""
+    from .compiled import compile_batch_job
+
     g = torch.Generator(device=device).manual_seed(seed)
+    start_images = init or (lambda m, dev, gen: torch.rand((m, 1, 28, 28), generator=gen, device=dev))
+    fast = cfg.model.family == "conv" and compile_batch_job(cfg.sampler.compile, n, cfg.sampler.total_steps(), device)
     out = []
     for start in range(0, n, batch):
+        m = min(batch, n - start)
         last = None
-        for last in sample_chain(model, cfg, torch.rand((min(batch, n - start), 1, 28, 28), generator=g,
-                                                        device=device), generator=g):
+        for last in sample_chain(model, cfg, start_images(m, device, g), generator=g,
+                                 compile=fast and (m == batch or start == 0)):
             pass
         out.append(last.x.detach().float().cpu())
     return torch.cat(out)
