@@ -92,7 +92,7 @@ def main(argv=None) -> None:
 
     print(f"threads {args.threads}; measured matmul peak fp32 {peak:.1f} GFLOP/s, bf16 {peak16:.1f} GFLOP/s; "
           f"shipped precision: {autocast_dtype('auto', 'cpu') or torch.float32}; load {os.getloadavg()[0]:.2f}")
-    nets = {"default (dsm, width 32)": RunConfig(), "cd-uva (width 16)": preset_config("cd-uva")}
+    nets = {f"default (dsm, width {RunConfig().model.width})": RunConfig(), "cd-uva (width 16)": preset_config("cd-uva")}
     print(f"\n{'net':26s}{'batch':>6s}{'MFLOP/img-step':>16s}{'baseline img-steps/s':>22s}{'shipped img-steps/s':>21s}"
           f"{'GFLOP/s':>9s}{'% fp32 pk':>10s}{'% bf16 pk':>10s}{'ratio':>7s}"
           f"{'batch-job img-steps/s':>22s}{'% fp32 pk':>10s}{'ratio':>7s}")

@@ -98,3 +98,22 @@ def test_no_pickle_anywhere():
         text = py.read_text()
         assert "torch.load(" not in text and "pickle.load" not in text, py
         assert "allow_pickle=True" not in text, py
+
+
+def test_half_precision_weights_load_into_the_float32_model(tmp_path):
+    """The shipped model stores its network parameters in float16 to halve the file; loading
+    widens them to the model's float32, and a NaN among them is still refused."""
+    from ebm_studio.core.checkpoint import MODEL_FILE, save_tensors
+
+    tr = make_trainer(cfg(), torch.rand(32, 1, 28, 28))
+    save_run(tmp_path / "r", tr.model, tr.cfg)
+    half = {k: v.half() for k, v in tr.model.state_dict().items()}
+    save_tensors(tmp_path / "r" / MODEL_FILE, half)
+    run = load_run(tmp_path / "r")
+    for k, v in run.model.state_dict().items():
+        assert v.dtype == torch.float32
+        assert torch.equal(v, half[k].float()), k
+    half[next(iter(half))].view(-1)[0] = float("nan")
+    save_tensors(tmp_path / "r" / MODEL_FILE, half)
+    with pytest.raises(CheckpointError, match="NaN"):
+        load_run(tmp_path / "r")
