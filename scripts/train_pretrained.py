@@ -34,9 +34,10 @@ TARGET = ROOT / "resources" / "pretrained" / "conv"
 SHIPPED_RECIPE = {"train.sigma_skew": 1.0, "train.ema": 0.999}  # long runs: log-uniform noise, a longer average
 
 
-def thin_metrics(src: Path, dst: Path, max_rows: int = 2000) -> None:
+def thin_metrics(src: Path, dst: Path, max_rows: int = 2000) -> list[dict]:
     """Copy a run's metrics.csv with at most ~``max_rows`` rows: each row the mean of a window of
-    steps (seconds summed, so the total training time stays right); rows with an event are kept."""
+    steps (seconds summed, so the total training time stays right); rows with an event are kept.
+    Returns the rows written."""
     with open(src, newline="") as fh:
         reader = csv.DictReader(fh)
         fields, rows = reader.fieldnames, list(reader)
@@ -67,6 +68,7 @@ def thin_metrics(src: Path, dst: Path, max_rows: int = 2000) -> None:
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         w.writerows(out)
+    return out
 
 
 def package(work: Path, n: int = 1000) -> dict:
@@ -85,7 +87,7 @@ def package(work: Path, n: int = 1000) -> dict:
     tensors = {k: (v.half() if k in params else v) for k, v in run.model.state_dict().items()}
     save_tensors(TARGET / MODEL_FILE, tensors, {"family": cfg.model.family, "format": "ebm-studio/1"})
     atomic_write_text(TARGET / CONFIG_FILE, config_to_toml(cfg))
-    thin_metrics(work / "metrics.csv", TARGET / "metrics.csv")
+    rows = thin_metrics(work / "metrics.csv", TARGET / "metrics.csv")
     if (work / "guide.safetensors").exists():
         shutil.copyfile(work / "guide.safetensors", TARGET / "guide.safetensors")
     shipped = load_run(TARGET)
@@ -94,7 +96,6 @@ def package(work: Path, n: int = 1000) -> dict:
     seconds = time.monotonic() - t
     save_grid_png(TARGET / "samples.png", samples[:100], 10, 10, scale=2)
     report = load_meter().evaluate(samples)
-    rows = list(csv.DictReader(open(TARGET / "metrics.csv")))
     figures = {"n": n, "seed": 0, "sampler_steps": shipped.config.sampler.total_steps(),
                "sampler_start": shipped.config.sampler.start,
                "precision": str(autocast_dtype(shipped.config.sampler.precision, "cpu") or torch.float32),
