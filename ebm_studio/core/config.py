@@ -135,6 +135,7 @@ class TrainConfig:
     ema: float = 0.995  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
     l1: float = 0.0  # Boltzmann machines: L1 weight penalty (the sparse RBM)
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
+    lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr)
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
     pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
     init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)
@@ -150,6 +151,7 @@ class TrainConfig:
         _float("train.sigma_skew", self.sigma_skew, 0.1, 10.0)
         _float("train.l1", self.l1, 0.0, 10.0)
         _float("train.lr_decay", self.lr_decay, 0.0, 1e6)
+        _float("train.lr_anneal", self.lr_anneal, 0.0, 1.0)
         _choice("train.binarize", self.binarize, ("threshold", "stochastic"))
         _float("train.pretrain_epochs", self.pretrain_epochs, 0.0, 1000.0)
         _choice("train.init", self.init, ("glorot", "pca"))

@@ -120,7 +120,7 @@ class DivergenceGuard:
         snap = self.snapshot
         if snap is None:
             return None
-        current_lr = trainer.lr  # restoring the optimizer would bring back the snapshot's lr
+        current_lr = trainer.unannealed_lr  # restoring the optimizer would bring back the snapshot's lr
         trainer.model.load_state_dict(snap["model"])
         trainer.optimizer.load_state_dict(snap["optimizer"])
         trainer.restore_extra(snap["extra"])
@@ -131,7 +131,7 @@ class DivergenceGuard:
         """Multiply the learning rate by ``factor`` (repeated recoveries cool down faster: /2, /4,
         then /8 each time); when the model's own samples blew up, shrink the Langevin step too."""
         self.recoveries += 1
-        new_lr = trainer.lr * factor
+        new_lr = trainer.unannealed_lr * factor  # an annealing run goes on scaling the lowered rate
         trainer.set_lr(new_lr)
         text = f"lowered the learning rate to {new_lr:.3g}"
         if "sample" in reason and _uses_langevin_negatives(trainer):

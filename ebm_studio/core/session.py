@@ -38,6 +38,27 @@ class Budget:
             return True
         return False
 
+    def progress(self, steps_done: int, epoch: float, start_epoch: float, started: float) -> float | None:
+        """The fraction of the budget spent (the limit nearest to running out), None without one."""
+        parts = []
+        if self.steps is not None:
+            parts.append(steps_done / max(self.steps, 1))
+        if self.epochs is not None:
+            parts.append((epoch - start_epoch) / max(self.epochs, 1e-9))
+        if self.minutes is not None:
+            parts.append((time.monotonic() - started) / max(self.minutes * 60.0, 1e-9))
+        return min(1.0, max(parts)) if parts else None
+
+
+def anneal_scale(progress: float | None, fraction: float) -> float:
+    """``train.lr_anneal``: the learning-rate factor at this point of a budgeted run: 1 until the
+    last ``fraction`` of the budget, then a straight line down to 0 at its end (the "decay" phase
+    of a warmup-stable-decay schedule, Hägele et al. 2024: most of the gain of a fully annealed
+    run, while the budget may be a wall-clock one whose step count nobody knows in advance)."""
+    if progress is None or fraction <= 0.0:
+        return 1.0
+    return max(0.0, min(1.0, (1.0 - progress) / fraction))
+
 
 def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
     """The config of a run that fine-tunes a ``source`` model on ``target``'s data and budget: the
@@ -93,16 +114,22 @@ class TrainingSession:
         started = time.monotonic()
         start_epoch = self.trainer.step / self.trainer.steps_per_epoch
         done = 0
-        while not should_stop() and not budget.exhausted(done, self.trainer.step / self.trainer.steps_per_epoch,
-                                                         start_epoch, started):
-            record = self.trainer.train_step()
-            done += 1
-            self.record(record)
-            yield record
-            self.maybe_autosave()
-            if self.trainer.guard.take_pause_request():  # train.on_divergence = "pause": hand back to the user
-                self.paused_by_divergence = True
-                return
+        try:
+            while not should_stop() and not budget.exhausted(done, self.trainer.step / self.trainer.steps_per_epoch,
+                                                             start_epoch, started):
+                if self.trainer.cfg.train.lr_anneal > 0:
+                    spent = budget.progress(done, self.trainer.step / self.trainer.steps_per_epoch, start_epoch, started)
+                    self.trainer.set_lr_scale(anneal_scale(spent, self.trainer.cfg.train.lr_anneal))
+                record = self.trainer.train_step()
+                done += 1
+                self.record(record)
+                yield record
+                self.maybe_autosave()
+                if self.trainer.guard.take_pause_request():  # train.on_divergence = "pause": hand back to the user
+                    self.paused_by_divergence = True
+                    return
+        finally:
+            self.trainer.set_lr_scale(1.0)  # the annealing belongs to this budget, not to the run
 
     def record(self, record: TrainRecord) -> None:
         if self.log is not None:

@@ -73,6 +73,7 @@ class StepTrainer:
         self.generator.manual_seed(self.cfg.train.seed)
         self.optimizer = self._make_optimizer()
         self.step = 0
+        self.lr_scale = 1.0  # the session's annealing factor: the optimizer runs at cfg.train.lr * lr_scale
         self.guard = DivergenceGuard()
         self._perm: torch.Tensor | None = None
         self._perm_epoch = -1
@@ -100,7 +101,7 @@ class StepTrainer:
             raise ValueError("the model architecture cannot change during a run")
         self.cfg = cfg
         for group in self.optimizer.param_groups:
-            group["lr"] = cfg.train.lr
+            group["lr"] = cfg.train.lr * self.lr_scale
             if "betas" in group:
                 group["betas"] = (cfg.train.beta1, cfg.train.beta2)
             group["weight_decay"] = cfg.train.weight_decay
@@ -119,10 +120,21 @@ class StepTrainer:
         idx = self._perm[pos * self.batch_size : (pos + 1) * self.batch_size]
         return self.data.index_select(0, idx)
 
+    @property
+    def unannealed_lr(self) -> float:
+        """The rate :meth:`set_lr` speaks of: the configured one, before the session's annealing."""
+        return self.cfg.train.lr
+
     def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        """Set the base learning rate (what the config says); the optimizer runs at lr * lr_scale."""
         self.cfg.train.lr = lr
+        self.set_lr_scale(self.lr_scale)
+
+    def set_lr_scale(self, scale: float) -> None:
+        """Scale the base learning rate, e.g. while a budgeted run anneals it (``train.lr_anneal``)."""
+        self.lr_scale = float(scale)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.train.lr * self.lr_scale
 
     # --- stepping -----------------------------------------------------------------------------
     def train_step(self) -> TrainRecord:
@@ -208,7 +220,8 @@ class StepTrainer:
 
     def state_meta(self) -> dict[str, Any]:
         sd = self.optimizer.state_dict()
-        return {"step": self.step, "recoveries": self.recoveries, "param_groups": sd["param_groups"]}
+        return {"step": self.step, "recoveries": self.recoveries, "param_groups": sd["param_groups"],
+                "base_lr": self.cfg.train.lr}
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Inverse of :meth:`state_tensors` / :meth:`state_meta` (validated by the checkpoint loader)."""
@@ -225,7 +238,8 @@ class StepTrainer:
         self.restore_extra(extra)
         self.step = int(meta["step"])
         self.guard.recoveries = int(meta.get("recoveries", 0))
-        self.cfg.train.lr = self.lr
+        self.set_lr_scale(1.0)  # a run saved while annealing resumes at its base rate, not the annealed one
+        self.set_lr(float(meta.get("base_lr", self.lr)))
 
 
 class ConvEBMTrainer(StepTrainer):

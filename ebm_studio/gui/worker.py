@@ -105,6 +105,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         from ..core.device import configure_threads
+        from ..core.session import anneal_scale
 
         configure_threads(for_gui_worker=True)
         trainer = None
@@ -138,6 +139,10 @@ class TrainingWorker(QObject):
                 if self.budget.exhausted(self.steps_done, trainer.step / trainer.steps_per_epoch, start_epoch, started):
                     self.event.emit("training budget reached")
                     break
+                if trainer.cfg.train.lr_anneal > 0:  # as TrainingSession.run: the end of a budget anneals the lr
+                    spent = self.budget.progress(self.steps_done, trainer.step / trainer.steps_per_epoch,
+                                                 start_epoch, started)
+                    trainer.set_lr_scale(anneal_scale(spent, trainer.cfg.train.lr_anneal))
                 record = trainer.train_step()
                 self.session.record(record)
                 self.steps_done += 1
@@ -171,6 +176,7 @@ class TrainingWorker(QObject):
         finally:
             try:
                 if trainer is not None:
+                    trainer.set_lr_scale(1.0)
                     self._flush(pending)
                     self._apply_requests()
                     self._emit_live(trainer)

@@ -83,6 +83,10 @@ class BoltzmannTrainer(StepTrainer):
         for group in self.optimizer.param_groups:
             group["weight_decay"] = 0.0
 
+    @property
+    def unannealed_lr(self) -> float:
+        return self.lr  # the decayed rate now: set_lr restarts the power-law schedule from it
+
     def set_lr(self, lr: float) -> None:
         """The divergence guard's cool-down: the schedule continues from the lowered rate."""
         super().set_lr(lr)
