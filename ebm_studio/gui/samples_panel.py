@@ -153,8 +153,8 @@ class SamplesPanel(QWidget):
         row.addWidget(self.eval_btn)
         row.addWidget(self.export_btn)
         layout.addLayout(row)
-        self.report = QLabel("")
-        self.report.setWordWrap(True)
+        self.report = QLabel("")  # two explicit lines, no word wrap: a wrapped label's height is not
+        # reserved by the layout (Qt's heightForWidth), and the figures slid under the button row
         self.report.setStyleSheet("font-family: monospace; color: #333;")
         layout.addWidget(self.report)
         self._busy = False
@@ -218,7 +218,7 @@ class SamplesPanel(QWidget):
         self._busy = False
         self.grid.cols = 8
         self.show_samples(images, "rows: test digits · reconstructions · 15 % pixels flipped · denoised")
-        self.report.setText("   ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in figures.items()))
+        self.report.setText("\n".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in figures.items()))
         self.message.emit("reconstructions ready")
 
     def generate(self) -> None:
@@ -275,7 +275,7 @@ class SamplesPanel(QWidget):
     def _evaluated(self, report) -> None:
         self._busy = False
         self._update_buttons()
-        self.report.setText(f"n={report.n}   classifier-FID {report.fid:.1f}   confidence {report.confidence:.3f}   "
+        self.report.setText(f"n={report.n}   classifier-FID {report.fid:.1f}   confidence {report.confidence:.3f}\n"
                             f"coverage {report.coverage_bits:.2f}/3.32 bits   nn-dist {report.nn_distance:.2f}")
         self.report.setToolTip(str(report))
         self.message.emit("evaluation done")
