@@ -56,6 +56,13 @@ def _positive_float(text: str) -> float:
     return _finite_float(text, positive=True)
 
 
+def _fraction(text: str) -> float:
+    v = _finite_float(text)
+    if v > 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {v}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ebm-studio", description="EBM Studio: train and explore energy-based models of handwritten digits. "
                                 "With no sub-command, opens the studio window.")
@@ -84,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_nonneg_int, help="random seed (runs are reproducible from it)")
     t.add_argument("--batch-size", type=_positive_int, help="training batch size")
     t.add_argument("--lr", type=_positive_float, help="learning rate")
+    t.add_argument("--anneal", type=_fraction, metavar="FRACTION",
+                   help="bring the learning rate down a straight line to 0 over this last fraction of the budget "
+                        "(0 = constant; also with --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.add_argument("--autosave-minutes", type=_finite_float, default=5.0, help="autosave period (0 = off)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
@@ -209,8 +219,10 @@ def cmd_train(args) -> int:
             raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
         session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
                                   autosave_minutes=args.autosave_minutes)
-        if args.lr:
-            session.trainer.update_settings(session.cfg.with_overrides(**{"train.lr": args.lr}))
+        live = {k: v for k, v in (("train.lr", args.lr), ("train.lr_anneal", args.anneal)) if v is not None}
+        if live:
+            session.trainer.update_settings(session.cfg.with_overrides(**live))
+            session.cfg = session.trainer.cfg
     else:
         cfg = load_config(args.config) if args.config else RunConfig()
         from .core.presets import family_preset, preset_config
@@ -242,6 +254,8 @@ def cmd_train(args) -> int:
             overrides["train.batch_size"] = args.batch_size
         if args.lr:
             overrides["train.lr"] = args.lr
+        if args.anneal is not None:
+            overrides["train.lr_anneal"] = args.anneal
         cfg = cfg.with_overrides(**overrides)
         if (args.out / "model.safetensors").exists():
             raise ConfigError(f"{args.out} already holds a run; use --resume to continue it or choose another --out")
