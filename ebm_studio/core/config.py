@@ -135,7 +135,8 @@ class TrainConfig:
     ema: float = 0.995  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
     l1: float = 0.0  # Boltzmann machines: L1 weight penalty (the sparse RBM)
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
-    lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr)
+    lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr);
+    # 0.3 and 0.6 lowered 5-minute confidence on two idle threads (QUALITY.md), so constant is the default
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
     pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
     init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)
