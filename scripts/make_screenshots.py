@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     pump(app, 120, until=lambda: win.samples.source.startswith("64 samples"))
     win.samples.evaluate()
     pump(app, 60, until=lambda: bool(win.samples.report.text()))
+    pump(app, 1.0)  # let the layout take the report's new height before the grab
     OUT.mkdir(parents=True, exist_ok=True)
     win.grab().save(str(OUT / "studio.png"))
 
