@@ -22,11 +22,11 @@ import torch
 
 from ebm_studio.core.accel import sampling_mode
 from ebm_studio.core.checkpoint import load_run
-from ebm_studio.core.export import save_grid_png
 from ebm_studio.core.families import gaussian_prior_of
 from ebm_studio.core.langevin import energy_and_grad
 from ebm_studio.core.precision import autocast_dtype
 from ebm_studio.core.quality import load_meter
+from probe_scoring import print_scores
 
 
 def ladder(s):
@@ -79,14 +79,7 @@ def main(argv=None) -> int:
     meter = load_meter()
     for v in args.variants.split(","):
         x = draw(run.model.eval(), run.config, args.n, v, args.seed)
-        r = meter.evaluate(x)
-        probs, _ = meter.predict(x)
-        fails = int((probs.max(1).values < 0.5).sum())
-        print(f"{v:6s}: FID {r.fid:6.1f}  confidence {r.confidence:.3f}  coverage {r.coverage_bits:.2f}  "
-              f"failures {fails}/{args.n}  ink {float(x.sum((1, 2, 3)).mean()):.1f}  classes {r.class_histogram}",
-              flush=True)
-        if args.grid:
-            save_grid_png(args.grid.replace(".png", f"_{v}.png"), x[:100], 10, 10, scale=2)
+        print_scores(meter, x, f"{v:6s}", args.grid, f"_{v}")
     return 0
 
 

@@ -17,11 +17,11 @@ import sys
 import torch
 
 from ebm_studio.core.checkpoint import load_run
-from ebm_studio.core.export import save_grid_png
 from ebm_studio.core.families import gaussian_prior_of
 from ebm_studio.core.langevin import ancestral_schedule, langevin_chain
 from ebm_studio.core.precision import autocast_dtype
 from ebm_studio.core.quality import load_meter
+from probe_scoring import print_scores
 
 
 def draw(model, cfg, n, tau, below, seed, batch=250):
@@ -54,14 +54,7 @@ def main(argv=None) -> int:
     for v in args.variants.split(","):
         tau, below = (float(t) for t in v.split(":"))
         x = draw(run.model.eval(), run.config, args.n, tau, below, args.seed)
-        r = meter.evaluate(x)
-        probs, _ = meter.predict(x)
-        fails = int((probs.max(1).values < 0.5).sum())
-        print(f"tau {tau:.2f} below sigma {below:<4}: FID {r.fid:6.1f}  confidence {r.confidence:.3f}  "
-              f"coverage {r.coverage_bits:.2f}  failures {fails}/{args.n}  ink {float(x.sum((1, 2, 3)).mean()):.1f}  "
-              f"classes {r.class_histogram}", flush=True)
-        if args.grid:
-            save_grid_png(args.grid.replace(".png", f"_{tau}_{below}.png"), x[:100], 10, 10, scale=2)
+        print_scores(meter, x, f"tau {tau:.2f} below sigma {below:<4}", args.grid, f"_{tau}_{below}")
     return 0
 
 

@@ -22,6 +22,7 @@ from ebm_studio.core.export import save_grid_png
 from ebm_studio.core.families import sample_chain
 from ebm_studio.core.langevin import ancestral_schedule
 from ebm_studio.core.quality import load_meter
+from probe_scoring import FAILURE_CONFIDENCE, sample_confidence
 
 
 def tweedie(model, x, sigma):
@@ -29,13 +30,6 @@ def tweedie(model, x, sigma):
     with torch.enable_grad():
         (g,) = torch.autograd.grad(model(x, sigma).sum(), x)
     return (x - sigma * g).detach().clamp(0, 1)
-
-
-def meter_confidence(meter, x):
-    """Each sample's top-class probability under the meter's classifier."""
-    with torch.no_grad():
-        probs, _ = meter.predict(x.float())
-    return probs.max(1).values
 
 
 def main(argv=None) -> int:
@@ -65,8 +59,8 @@ def main(argv=None) -> int:
     meter = load_meter()
     report = meter.evaluate(x_final)
     print(f"n={args.n}: FID {report.fid:.1f} confidence {report.confidence:.3f} coverage {report.coverage_bits:.2f}")
-    conf = meter_confidence(meter, x_final)
-    bad = conf < 0.5
+    conf = sample_confidence(meter, x_final)
+    bad = conf < FAILURE_CONFIDENCE
     print(f"{int(bad.sum())} of {args.n} samples below confidence 0.5 (mean conf of the rest "
           f"{float(conf[~bad].mean()):.3f}, of the failures {float(conf[bad].mean()):.3f})")
     print("sigma     ink(failures)  ink(rest)   [denoised estimate, sum of pixels]")
