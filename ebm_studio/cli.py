@@ -221,8 +221,7 @@ def cmd_train(args) -> int:
                                   autosave_minutes=args.autosave_minutes)
         live = {k: v for k, v in (("train.lr", args.lr), ("train.lr_anneal", args.anneal)) if v is not None}
         if live:
-            session.trainer.update_settings(session.cfg.with_overrides(**live))
-            session.cfg = session.trainer.cfg
+            session.trainer.update_settings(session.cfg.with_overrides(**live))  # saved from trainer.cfg
     else:
         cfg = load_config(args.config) if args.config else RunConfig()
         from .core.presets import family_preset, preset_config

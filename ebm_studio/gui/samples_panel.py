@@ -153,8 +153,7 @@ class SamplesPanel(QWidget):
         row.addWidget(self.eval_btn)
         row.addWidget(self.export_btn)
         layout.addLayout(row)
-        self.report = QLabel("")  # two explicit lines, no word wrap: a wrapped label's height is not
-        # reserved by the layout (Qt's heightForWidth), and the figures slid under the button row
+        self.report = QLabel("")  # figures on explicit short lines that fit the dock, not word-wrapped
         self.report.setStyleSheet("font-family: monospace; color: #333;")
         layout.addWidget(self.report)
         self._busy = False
