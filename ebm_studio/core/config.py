@@ -137,6 +137,9 @@ class TrainConfig:
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
     lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr);
     # 0.3 and 0.6 lowered 5-minute confidence on two idle threads (QUALITY.md), so constant is the default
+    contrast: float = 0.0  # DSM: weight of the contrastive term on the sampler's own chains (chain_pool; 0 = off)
+    contrast_sigma: float = 1.0  # DSM: the contrastive term uses the chains at noise levels <= this (1 = all of the default ladder; 0.35 let the class mix drift, QUALITY.md)
+    contrast_chains: int = 256  # DSM: persistent chains staggered over the ladder that supply the negatives
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
     pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
     init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)
@@ -153,6 +156,9 @@ class TrainConfig:
         _float("train.l1", self.l1, 0.0, 10.0)
         _float("train.lr_decay", self.lr_decay, 0.0, 1e6)
         _float("train.lr_anneal", self.lr_anneal, 0.0, 1.0)
+        _float("train.contrast", self.contrast, 0.0, 100.0)
+        _float("train.contrast_sigma", self.contrast_sigma, 0.0, 100.0, open_low=True)
+        _int("train.contrast_chains", self.contrast_chains, 1, 1_000_000)
         _choice("train.binarize", self.binarize, ("threshold", "stochastic"))
         _float("train.pretrain_epochs", self.pretrain_epochs, 0.0, 1000.0)
         _choice("train.init", self.init, ("glorot", "pca"))

@@ -9,9 +9,24 @@ point back along the noise. With the NCSNv2 scaling (score = -grad E(x) / sigma)
 objective is simply  || grad E(x~) - z ||^2, at about three forward passes per image. The energy
 it learns is sampled by annealed Langevin dynamics (:func:`langevin.annealed_schedule`).
 
-Records: ``loss`` is the mean squared error per pixel (1.0 = the gradient explains none of the
-noise), ``e_data`` the mean energy of clean data, ``e_samples`` that of the noised batch, and
-``negatives`` the batch denoised by Tweedie's formula x~ - sigma * grad E(x~) for the gallery.
+Contrastive refinement (``train.contrast`` = w > 0): DSM never shows the net the places its
+sampler wanders to, and chains that end as dots or fragments go exactly there. The trainer then
+keeps a :class:`chain_pool.ChainPool` of the sampler's own chains, staggered over the noise ladder,
+and adds  w * mean[g(x+, s) - g(x-, s)]  over the chains x- at levels s <= ``train.contrast_sigma``
+(every level by default) and data noised to the same levels x+ (g = sigma * E, the module's output:
+the sigma weighting keeps the smallest levels from dominating). It is the maximum-likelihood
+gradient of each p_sigma, estimated with the model's own samples, added to the score matching that
+keeps the gradient field right. On the shipped energy 15 minutes of it took classifier-FID from 29
+to 6 and confidence from 0.92 to 0.98 (benchmarks/QUALITY.md). Restricted to the small levels
+(s <= 0.35) it removed the failed samples too but let the mix of digits drift: which digit a
+chain becomes is decided at large sigma, which then went uncorrected.
+The pool is not saved with the run: a resumed run restarts it, staggered, at no up-front cost.
+
+Records: ``loss`` is the DSM mean squared error per pixel (1.0 = the gradient explains none of the
+noise), ``e_data`` the mean energy of clean data, ``e_samples`` that of the noised batch (with the
+contrastive term: of noised data and of the chains, at the chains' levels), and ``negatives`` the
+batch denoised by Tweedie's formula x~ - sigma * grad E(x~) (with the term: the latest samples the
+chains finished) for the gallery.
 """
 
 from __future__ import annotations
@@ -21,6 +36,8 @@ import math
 
 import torch
 
+from .chain_pool import ChainPool
+from .errors import ConfigError
 from .langevin import takes_sigma
 from .precision import autocast, autocast_dtype
 from .trainer import StepTrainer
@@ -42,6 +59,40 @@ class DSMTrainer(StepTrainer):
         if model is None and prior is not None:  # a new model: fit its Gaussian part to the data
             prior.fit(self.data[:20_000])
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.pool: ChainPool | None = None
+        self._check_contrast(self.cfg)
+
+    def _check_contrast(self, cfg) -> None:
+        if cfg.train.contrast <= 0:
+            return
+        if cfg.sampler.schedule != "ancestral" or not takes_sigma(self.model):
+            raise ConfigError("train.contrast refines a noise-conditional energy on its ancestral sampler's chains: "
+                              "it needs sampler.schedule = \"ancestral\" and a noise-conditional model")
+
+    def update_settings(self, cfg) -> None:
+        self._check_contrast(cfg)  # before anything changes: a refused setting leaves the run as it was
+        sampler_before = self.cfg.sampler
+        super().update_settings(cfg)
+        if self.cfg.sampler != sampler_before or (self.pool is not None
+                                                  and len(self.pool) != self.cfg.train.contrast_chains):
+            self.pool = None  # a new ladder or pool size: start the chains afresh
+
+    def _chain_pool(self) -> ChainPool:
+        if self.pool is None:
+            from .families import gaussian_prior_of
+
+            s = self.cfg.sampler
+            prior = gaussian_prior_of(self.model)
+            use_prior = s.start == "prior" and prior is not None
+
+            def start(n: int) -> torch.Tensor:
+                u = torch.rand((n, 1, 28, 28), generator=self.generator, device=self.device)
+                return prior.from_uniform(u) if use_prior else u
+
+            self.pool = ChainPool(s.sigma_max, s.sigma_min, s.levels, s.steps_per_level - 1, s.snr,
+                                  self.cfg.train.contrast_chains, start, self.generator, self.device,
+                                  autocast_dtype(s.precision, self.device))
+        return self.pool
 
     def export_model(self):
         return self.ema if self.cfg.train.ema > 0 else self.model
@@ -79,7 +130,9 @@ class DSMTrainer(StepTrainer):
             energy = self.model(noisy, sigma) if takes_sigma(self.model) else self.model(noisy)
             (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
         grad = grad.float()
-        loss = (grad - z).pow(2).mean()  # outside autocast: the loss and its backward pass start in float32
+        dsm = (grad - z).pow(2).mean()  # outside autocast: the loss and its backward pass start in float32
+        contrast = self._contrast_term() if self.cfg.train.contrast > 0 else None
+        loss = dsm if contrast is None else dsm + self.cfg.train.contrast * contrast[0]
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         t = self.cfg.train
@@ -89,15 +142,35 @@ class DSMTrainer(StepTrainer):
             if t.ema > 0:
                 self._update_ema()
         with torch.no_grad():
+            if contrast is not None and len(self.pool.finished):
+                self.negatives = self.pool.finished.clone()
+                return {"loss": float(dsm.detach()), "grad_norm": float(grad_norm),
+                        "e_data": contrast[1], "e_samples": contrast[2]}
             k = min(n, 64)
             self.negatives = (noisy[:k] - sigma[:k] * grad[:k]).detach().clamp(0, 1)
             e_clean = self.model(batch[:16]).mean()  # a small probe: the chart's E(data)
         return {
-            "loss": float(loss.detach()),
+            "loss": float(dsm.detach()),
             "grad_norm": float(grad_norm),
             "e_data": float(e_clean),
             "e_samples": float(energy.detach().mean()),
         }
+
+    def _contrast_term(self) -> tuple[torch.Tensor, float, float] | None:
+        """mean[g(x+, s) - g(x-, s)] over the pool's chains at levels s <= contrast_sigma and data
+        noised to the same levels; with the two mean energies (None while no chain is that low yet)."""
+        pool = self._chain_pool()
+        pool.step(self.model)
+        neg, sig = pool.negatives(self.cfg.train.contrast_sigma)
+        if len(neg) == 0:
+            return None
+        pick = torch.randint(self.n_data, (len(neg),), generator=self.generator, device=self.device)
+        noise = torch.randn(neg.shape, generator=self.generator, device=self.device)
+        pos = self.data.index_select(0, pick) + sig.view(-1, 1, 1, 1) * noise
+        with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
+            e = self.model(torch.cat([pos, neg]), torch.cat([sig, sig])).float()
+        e_pos, e_neg = e.chunk(2)
+        return (e_pos - e_neg).mean(), float(e_pos.detach().mean()), float(e_neg.detach().mean())
 
     def sample(self, n: int, steps: int | None = None, x0: torch.Tensor | None = None, **overrides) -> torch.Tensor:
         from .families import sample_chain

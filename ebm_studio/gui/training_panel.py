@@ -143,6 +143,11 @@ class TrainingPanel(QWidget):
         self.alpha = NumberField("alpha", 0.1, 0, 1000,
                                  tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near zero (live)")
         form.addRow("α (regulariser)", self.alpha)
+        self.contrast = NumberField("contrast", 0.0, 0, 100,
+                                    tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "
+                                            "which raises the energy where failed samples form (0 = off; 0.01 at "
+                                            "learning rate 1e-4 refines a trained model; live)")
+        form.addRow("Contrast", self.contrast)
         self.seed = NumberField("seed", 0, 0, 2**31 - 1, integer=True, tooltip="Runs are reproducible from their seed")
         form.addRow("Seed", self.seed)
         self.device = QComboBox()
@@ -226,10 +231,10 @@ class TrainingPanel(QWidget):
         outer.insertWidget(0, self.message)  # on top, where it is seen without scrolling
         outer.addStretch(1)
 
-        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.seed,
-                        self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
+        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.contrast,
+                        self.seed, self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
                         self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0]
-        self.live_fields = [self.lr, self.beta1, self.alpha, self.steps, self.step_size, self.noise, self.grad_clip,
+        self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise, self.grad_clip,
                             self.levels, self.per_level, self.eps, self.beta0]
         self.structural = [self.family, self.width, self.examples, self.fine_tune, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.precision,
@@ -271,6 +276,7 @@ class TrainingPanel(QWidget):
         self.lr.set_value(t.lr)
         self.beta1.set_value(t.beta1)
         self.alpha.set_value(t.alpha)
+        self.contrast.set_value(t.contrast)
         self.seed.set_value(min(t.seed, 2**31 - 1))
         self.device.setCurrentIndex(max(0, self.device.findData(t.device)))
         self.on_divergence.setCurrentIndex(max(0, self.on_divergence.findData(t.on_divergence)))
@@ -310,6 +316,7 @@ class TrainingPanel(QWidget):
             "train.lr": self.lr.value(),
             "train.beta1": self.beta1.value(),
             "train.alpha": self.alpha.value(),
+            "train.contrast": self.contrast.value(),
             "train.seed": self.seed.value(),
             "train.device": self.device.currentData(),
             "train.on_divergence": self.on_divergence.currentData(),
@@ -375,7 +382,7 @@ class TrainingPanel(QWidget):
 
     def live_overrides(self) -> dict:
         """The settings that may change mid-run, as config overrides (empty if any is invalid)."""
-        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha,
+        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha, "train.contrast": self.contrast,
                   "sampler.steps": self.steps, "sampler.step_size": self.step_size, "sampler.noise": self.noise,
                   "sampler.grad_clip": self.grad_clip, "sampler.levels": self.levels,
                   "sampler.steps_per_level": self.per_level, "sampler.eps": self.eps, "sampler.beta0": self.beta0}
@@ -390,7 +397,7 @@ class TrainingPanel(QWidget):
         self.precision.setEnabled(family == "conv")  # the others compute in float32
         if family != "conv":  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
             gibbs = family not in BASELINE_FAMILIES  # baselines: maximum likelihood, samples in one pass
-            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.sigma_max,
+            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast, self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
                       self.grad_clip):
                 w.setEnabled(False)
@@ -405,6 +412,7 @@ class TrainingPanel(QWidget):
         self.eps.setEnabled(self.schedule.currentData() == "annealed")
         for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
             w.setEnabled(cd)
+        self.contrast.setEnabled(not cd and self.schedule.currentData() == "ancestral")
         for w in (self.sigma_max, self.sigma_min, self.levels, self.per_level):
             w.setEnabled(annealed or not cd)
         for w in (self.steps, self.step_size, self.noise, self.grad_clip):
