@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--contrast", type=_finite_float, metavar="WEIGHT",
                    help="DSM: add contrastive refinement on the sampler's own chains with this weight (0 = off; "
                         "0.01 at --lr 1e-4 on a trained energy removes most failed samples; also with --resume)")
+    t.add_argument("--contrast-phase", type=_fraction, metavar="FRACTION",
+                   help="with --contrast: add the term only over this last fraction of the budget, at a tenth of "
+                        "the learning rate (0 = throughout; also with --resume)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.add_argument("--autosave-minutes", type=_finite_float, default=5.0, help="autosave period (0 = off)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
@@ -223,7 +226,8 @@ def cmd_train(args) -> int:
         session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
                                   autosave_minutes=args.autosave_minutes)
         live = {k: v for k, v in (("train.lr", args.lr), ("train.lr_anneal", args.anneal),
-                                  ("train.contrast", args.contrast)) if v is not None}
+                                  ("train.contrast", args.contrast), ("train.contrast_phase", args.contrast_phase))
+                if v is not None}
         if live:
             session.trainer.update_settings(session.cfg.with_overrides(**live))  # saved from trainer.cfg
     else:
@@ -261,6 +265,8 @@ def cmd_train(args) -> int:
             overrides["train.lr_anneal"] = args.anneal
         if args.contrast is not None:
             overrides["train.contrast"] = args.contrast
+        if args.contrast_phase is not None:
+            overrides["train.contrast_phase"] = args.contrast_phase
         cfg = cfg.with_overrides(**overrides)
         if (args.out / "model.safetensors").exists():
             raise ConfigError(f"{args.out} already holds a run; use --resume to continue it or choose another --out")

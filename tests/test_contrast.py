@@ -150,8 +150,10 @@ def test_cli_resume_with_contrast_refines_and_saves_the_weight(tmp_path):
     assert main(["train", "--out", str(run), "--steps", "2", "--limit", "64", "--batch-size", "16", "--width", "4",
                  "--quiet"]) == 0
     assert load_run(run).config.train.contrast == 0.0
-    assert main(["train", "--out", str(run), "--steps", "3", "--resume", "--contrast", "0.02", "--quiet"]) == 0
-    assert load_run(run).config.train.contrast == pytest.approx(0.02)
+    assert main(["train", "--out", str(run), "--steps", "3", "--resume", "--contrast", "0.02", "--contrast-phase",
+                 "0.5", "--quiet"]) == 0
+    saved = load_run(run).config.train
+    assert saved.contrast == pytest.approx(0.02) and saved.contrast_phase == pytest.approx(0.5)
 
 
 def test_a_refused_live_contrast_leaves_the_run_as_it_was(mnist_small):
@@ -160,3 +162,22 @@ def test_a_refused_live_contrast_leaves_the_run_as_it_was(mnist_small):
     with pytest.raises(ConfigError):
         tr.update_settings(cfg.with_overrides(**{"train.contrast": 0.01, "train.lr": 5e-4}))
     assert tr.cfg.train.contrast == 0.0 and tr.cfg.train.lr == cfg.train.lr
+
+
+def test_a_contrast_phase_refines_only_the_end_of_a_budget_at_a_tenth_of_the_rate(mnist_small):
+    from ebm_studio.core.session import Budget, TrainingSession
+
+    cfg = RunConfig().with_overrides(**{**SMALL, "train.lr": 1e-3, "train.contrast": 0.01, "train.contrast_phase": 0.3})
+    session = TrainingSession(cfg, data=mnist_small.images, autosave_minutes=0)
+    seen = []
+    for r in session.run(Budget(steps=10)):
+        seen.append((r.lr, session.trainer.pool is not None))
+    assert [lr for lr, _ in seen] == pytest.approx([1e-3] * 7 + [1e-4] * 3)
+    assert [has_pool for _, has_pool in seen] == [False] * 7 + [True] * 3  # no chains, no cost, before the phase
+    assert session.trainer.lr == pytest.approx(1e-3) and not session.trainer.refining  # the phase ends with the budget
+    assert not DSMTrainer(cfg, mnist_small.images).contrast_on  # without a budget there is no phase to be in
+
+
+def test_contrast_phase_outside_zero_to_one_is_refused():
+    with pytest.raises(ConfigError, match="contrast_phase"):
+        RunConfig().with_overrides(**{"train.contrast_phase": 1.5})

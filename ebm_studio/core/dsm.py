@@ -21,6 +21,8 @@ to 6 and confidence from 0.92 to 0.98 (benchmarks/QUALITY.md). Restricted to the
 (s <= 0.35) it removed the failed samples too but let the mix of digits drift: which digit a
 chain becomes is decided at large sigma, which then went uncorrected.
 The pool is not saved with the run: a resumed run restarts it, staggered, at no up-front cost.
+With ``train.contrast_phase`` = f the term runs only in the last fraction f of a budgeted run, at a
+tenth of the learning rate (the session sets ``refining``; :func:`session.apply_budget_schedule`).
 
 Records: ``loss`` is the DSM mean squared error per pixel (1.0 = the gradient explains none of the
 noise), ``e_data`` the mean energy of clean data, ``e_samples`` that of the noised batch (with the
@@ -131,7 +133,7 @@ class DSMTrainer(StepTrainer):
             (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
         grad = grad.float()
         dsm = (grad - z).pow(2).mean()  # outside autocast: the loss and its backward pass start in float32
-        contrast = self._contrast_term() if self.cfg.train.contrast > 0 else None
+        contrast = self._contrast_term() if self.contrast_on else None
         loss = dsm if contrast is None else dsm + self.cfg.train.contrast * contrast[0]
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -155,6 +157,13 @@ class DSMTrainer(StepTrainer):
             "e_data": float(e_clean),
             "e_samples": float(energy.detach().mean()),
         }
+
+    @property
+    def contrast_on(self) -> bool:
+        """The term runs throughout when ``train.contrast`` > 0, or only in the budget's last
+        ``train.contrast_phase`` when that is set (the session flags the phase: ``refining``)."""
+        t = self.cfg.train
+        return t.contrast > 0 and (t.contrast_phase <= 0 or self.refining)
 
     def _contrast_term(self) -> tuple[torch.Tensor, float, float] | None:
         """mean[g(x+, s) - g(x-, s)] over the pool's chains at levels s <= contrast_sigma and data

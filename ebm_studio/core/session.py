@@ -60,6 +60,35 @@ def anneal_scale(progress: float | None, fraction: float) -> float:
     return max(0.0, min(1.0, (1.0 - progress) / fraction))
 
 
+REFINE_LR_FACTOR = 0.1  # the contrastive phase runs at a tenth of the rate, as the shipped model's refinement did
+
+
+def in_contrast_phase(progress: float | None, fraction: float) -> bool:
+    """``train.contrast_phase``: whether this point of a budgeted run is in its last ``fraction``,
+    where a DSM run adds the contrastive term (never without a budget: there is no end to count from)."""
+    return progress is not None and fraction > 0.0 and progress >= 1.0 - fraction
+
+
+def has_budget_schedule(cfg) -> bool:
+    return cfg.train.lr_anneal > 0 or (cfg.train.contrast_phase > 0 and cfg.train.contrast > 0)
+
+
+def apply_budget_schedule(trainer, progress: float | None) -> None:
+    """Set what depends on how much of the budget is spent: the annealed learning rate and, in the
+    contrastive phase, the term switched on and the rate cut to a tenth. Shared by the CLI's
+    session and the studio's worker so both train the same way."""
+    t = trainer.cfg.train
+    refining = t.contrast > 0 and in_contrast_phase(progress, t.contrast_phase)
+    trainer.refining = refining
+    trainer.set_lr_scale(anneal_scale(progress, t.lr_anneal) * (REFINE_LR_FACTOR if refining else 1.0))
+
+
+def end_budget_schedule(trainer) -> None:
+    """The schedule belongs to one budget, not to the run."""
+    trainer.refining = False
+    trainer.set_lr_scale(1.0)
+
+
 def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
     """The config of a run that fine-tunes a ``source`` model on ``target``'s data and budget: the
     architecture, the noise levels and sampler the weights were trained for, and the objective
@@ -117,9 +146,9 @@ class TrainingSession:
         try:
             while not should_stop() and not budget.exhausted(done, self.trainer.step / self.trainer.steps_per_epoch,
                                                              start_epoch, started):
-                if self.trainer.cfg.train.lr_anneal > 0:
+                if has_budget_schedule(self.trainer.cfg):
                     spent = budget.progress(done, self.trainer.step / self.trainer.steps_per_epoch, start_epoch, started)
-                    self.trainer.set_lr_scale(anneal_scale(spent, self.trainer.cfg.train.lr_anneal))
+                    apply_budget_schedule(self.trainer, spent)
                 record = self.trainer.train_step()
                 done += 1
                 self.record(record)
@@ -129,7 +158,7 @@ class TrainingSession:
                     self.paused_by_divergence = True
                     return
         finally:
-            self.trainer.set_lr_scale(1.0)  # the annealing belongs to this budget, not to the run
+            end_budget_schedule(self.trainer)  # the annealing and the phase belong to this budget, not to the run
 
     def record(self, record: TrainRecord) -> None:
         if self.log is not None:

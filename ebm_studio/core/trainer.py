@@ -74,6 +74,7 @@ class StepTrainer:
         self.optimizer = self._make_optimizer()
         self.step = 0
         self.lr_scale = 1.0  # the session's annealing factor: the optimizer runs at cfg.train.lr * lr_scale
+        self.refining = False  # the session's flag: in the contrastive phase of a budget (train.contrast_phase)
         self.guard = DivergenceGuard()
         self._perm: torch.Tensor | None = None
         self._perm_epoch = -1

@@ -105,7 +105,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         from ..core.device import configure_threads
-        from ..core.session import anneal_scale
+        from ..core.session import apply_budget_schedule, end_budget_schedule, has_budget_schedule
 
         configure_threads(for_gui_worker=True)
         trainer = None
@@ -139,10 +139,10 @@ class TrainingWorker(QObject):
                 if self.budget.exhausted(self.steps_done, trainer.step / trainer.steps_per_epoch, start_epoch, started):
                     self.event.emit("training budget reached")
                     break
-                if trainer.cfg.train.lr_anneal > 0:  # as TrainingSession.run: the end of a budget anneals the lr
+                if has_budget_schedule(trainer.cfg):  # as TrainingSession.run: the end of a budget anneals/refines
                     spent = self.budget.progress(self.steps_done, trainer.step / trainer.steps_per_epoch,
                                                  start_epoch, started)
-                    trainer.set_lr_scale(anneal_scale(spent, trainer.cfg.train.lr_anneal))
+                    apply_budget_schedule(trainer, spent)
                 record = trainer.train_step()
                 self.session.record(record)
                 self.steps_done += 1
@@ -176,7 +176,7 @@ class TrainingWorker(QObject):
         finally:
             try:
                 if trainer is not None:
-                    trainer.set_lr_scale(1.0)
+                    end_budget_schedule(trainer)
                     self._flush(pending)
                     self._apply_requests()
                     self._emit_live(trainer)
