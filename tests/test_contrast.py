@@ -181,3 +181,12 @@ def test_a_contrast_phase_refines_only_the_end_of_a_budget_at_a_tenth_of_the_rat
 def test_contrast_phase_outside_zero_to_one_is_refused():
     with pytest.raises(ConfigError, match="contrast_phase"):
         RunConfig().with_overrides(**{"train.contrast_phase": 1.5})
+
+
+def test_the_energy_chart_names_what_it_plots_when_the_term_is_on():
+    from ebm_studio.gui.charts import energy_labels
+
+    plain = RunConfig()
+    assert energy_labels(plain) == ("E(clean data)", "E(noised data)")
+    assert energy_labels(plain.with_overrides(**{"train.contrast": 0.01}))[1] == "E(sampler chains)"
+    assert "chains" in energy_labels(plain.with_overrides(**{"train.contrast": 0.01, "train.contrast_phase": 0.3}))[1]

@@ -35,6 +35,8 @@ MAX_DRAWN = 2000  # points per curve handed to pyqtgraph (~2 per pixel); longer 
 ENERGY_LABELS = {
     "cd": ("E(data)", "E(samples)"),
     "dsm": ("E(clean data)", "E(noised data)"),
+    "dsm+contrast": ("E(noised data)", "E(sampler chains)"),  # at the chains' noise levels (dsm.py)
+    "dsm+phase": ("E(data)", "E(noised data, then chains)"),  # the contrastive phase ends a budget
     "boltzmann": ("F(data)", "F(fantasy)"),
     "vae": ("−ELBO(data)", "−ELBO(samples)"),
     "flow": ("−log p(data)", "−log p(samples)"),
@@ -48,6 +50,8 @@ def energy_labels(cfg) -> tuple[str, str]:
         return ENERGY_LABELS[cfg.model.family]
     if cfg.model.family != "conv":
         return ENERGY_LABELS["boltzmann"]
+    if cfg.train.objective == "dsm" and cfg.train.contrast > 0:
+        return ENERGY_LABELS["dsm+phase" if cfg.train.contrast_phase > 0 else "dsm+contrast"]
     return ENERGY_LABELS.get(cfg.train.objective, ENERGY_LABELS["cd"])
 
 
