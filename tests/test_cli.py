@@ -60,7 +60,7 @@ def test_cli_resume_with_anneal_ends_a_run_on_a_falling_lr(tmp_path):
     assert main(["train", "--out", str(run), "--steps", "2", "--limit", "64", "--batch-size", "16", "--width", "4",
                  "--lr", "1e-3", "--quiet"]) == 0
     assert main(["train", "--out", str(run), "--steps", "4", "--resume", "--lr", "4e-4", "--anneal", "1",
-                 "--quiet"]) == 0
+                 "--contrast", "0", "--quiet"]) == 0
     lrs = [float(r["lr"]) for r in csv.DictReader((run / "metrics.csv").open())]
     assert lrs == pytest.approx([1e-3, 1e-3, 4e-4, 3e-4, 2e-4, 1e-4])
     assert "lr_anneal = 1.0" in (run / "config.toml").read_text()

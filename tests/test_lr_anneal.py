@@ -7,7 +7,8 @@ from ebm_studio.core.config import RunConfig
 from ebm_studio.core.errors import ConfigError
 from ebm_studio.core.session import Budget, TrainingSession, anneal_scale
 
-SMALL = {"model.width": 4, "train.batch_size": 16, "sampler.levels": 3, "sampler.steps_per_level": 1}
+SMALL = {"model.width": 4, "train.batch_size": 16, "sampler.levels": 3, "sampler.steps_per_level": 1,
+         "train.contrast": 0.0}  # the lr alone: the contrastive phase would cut it too
 
 
 def test_anneal_scale_is_flat_then_a_line_to_zero():

@@ -21,6 +21,7 @@ to 6 and confidence from 0.92 to 0.98 (benchmarks/QUALITY.md). Restricted to the
 (s <= 0.35) it removed the failed samples too but let the mix of digits drift: which digit a
 chain becomes is decided at large sigma, which then went uncorrected.
 The pool is not saved with the run: a resumed run restarts it, staggered, at no up-front cost.
+The term needs the ancestral sampler of a noise-conditional energy and is skipped otherwise.
 With ``train.contrast_phase`` = f the term runs only in the last fraction f of a budgeted run, at a
 tenth of the learning rate (the session sets ``refining``; :func:`session.apply_budget_schedule`).
 
@@ -39,7 +40,6 @@ import math
 import torch
 
 from .chain_pool import ChainPool
-from .errors import ConfigError
 from .langevin import takes_sigma
 from .precision import autocast, autocast_dtype
 from .trainer import StepTrainer
@@ -62,17 +62,8 @@ class DSMTrainer(StepTrainer):
             prior.fit(self.data[:20_000])
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.pool: ChainPool | None = None
-        self._check_contrast(self.cfg)
-
-    def _check_contrast(self, cfg) -> None:
-        if cfg.train.contrast <= 0:
-            return
-        if cfg.sampler.schedule != "ancestral" or not takes_sigma(self.model):
-            raise ConfigError("train.contrast refines a noise-conditional energy on its ancestral sampler's chains: "
-                              "it needs sampler.schedule = \"ancestral\" and a noise-conditional model")
 
     def update_settings(self, cfg) -> None:
-        self._check_contrast(cfg)  # before anything changes: a refused setting leaves the run as it was
         sampler_before = self.cfg.sampler
         super().update_settings(cfg)
         if self.cfg.sampler != sampler_before or (self.pool is not None
@@ -163,7 +154,13 @@ class DSMTrainer(StepTrainer):
         """The term runs throughout when ``train.contrast`` > 0, or only in the budget's last
         ``train.contrast_phase`` when that is set (the session flags the phase: ``refining``)."""
         t = self.cfg.train
-        return t.contrast > 0 and (t.contrast_phase <= 0 or self.refining)
+        return t.contrast > 0 and (t.contrast_phase <= 0 or self.refining) and self.contrast_applies
+
+    @property
+    def contrast_applies(self) -> bool:
+        """The term needs chains of the ancestral sampler of a noise-conditional energy; with any
+        other sampler or energy it is skipped (the studio greys the field out)."""
+        return self.cfg.sampler.schedule == "ancestral" and takes_sigma(self.model)
 
     def _contrast_term(self) -> tuple[torch.Tensor, float, float] | None:
         """mean[g(x+, s) - g(x-, s)] over the pool's chains at levels s <= contrast_sigma and data

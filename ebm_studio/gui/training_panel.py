@@ -145,8 +145,10 @@ class TrainingPanel(QWidget):
         form.addRow("α (regulariser)", self.alpha)
         self.contrast = NumberField("contrast", 0.0, 0, 100,
                                     tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "
-                                            "which raises the energy where failed samples form (0 = off; 0.01 at "
-                                            "learning rate 1e-4 refines a trained model; live)")
+                                            "which raises the energy where failed samples form. By default it runs "
+                                            "in the last 30 % of a run with a budget (minutes, epochs or steps), at "
+                                            "a tenth of the learning rate; an unlimited run never reaches that "
+                                            "phase (0 = off; live)")
         form.addRow("Contrast", self.contrast)
         self.seed = NumberField("seed", 0, 0, 2**31 - 1, integer=True, tooltip="Runs are reproducible from their seed")
         form.addRow("Seed", self.seed)
