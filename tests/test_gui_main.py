@@ -102,6 +102,19 @@ def test_budget_in_steps_ends_the_run_by_itself(window, qtbot):
     assert (window.session.run_dir / "trainer.safetensors").exists()
 
 
+def test_a_budgeted_run_in_the_studio_ends_with_the_contrastive_phase(window, qtbot):
+    import csv
+
+    window.training.budget_kind.setCurrentText("steps")
+    window.training.budget_value.setText("10")
+    window.start()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=60000)
+    rows = list(csv.DictReader((window.session.run_dir / "metrics.csv").open()))
+    assert [float(r["lr"]) for r in rows] == pytest.approx([1e-3] * 7 + [1e-4] * 3)  # the last 30 %, at lr / 10
+    trainer = window.session.trainer
+    assert trainer.pool is not None and not trainer.refining and trainer.lr == pytest.approx(1e-3)
+
+
 def test_invalid_input_disables_start(window, qtbot):
     assert window.start_action.isEnabled()
     window.training.lr.setText("nan")
