@@ -12,7 +12,9 @@ the model's p_sigma, and data + sigma z is a sample of the true one, so
     loss = DSM(data) + weight * mean over chains at sigma <= sigma_cd of [g(x+, sigma) - g(x-, sigma)]
 
 with g = sigma * E the module's output (the sigma-weighting keeps small levels from dominating).
-Chains that finish the ladder are replaced by new ones from the prior; their final states are
+The pool is the core one (``ebm_studio.core.chain_pool``; the trainer's ``train.contrast`` grew out of this
+probe); here it is staggered over the ladder before training. Chains that finish the ladder are
+replaced by new ones from the prior; their final states are
 the model's samples, which the script scores with the quality meter as it goes.
 """
 
@@ -26,76 +28,24 @@ import time
 
 import torch
 
+from ebm_studio.core.chain_pool import ChainPool
 from ebm_studio.core.checkpoint import load_run, save_run
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.families import draw_from_noise
-from ebm_studio.core.precision import autocast, autocast_dtype
+from ebm_studio.core.precision import autocast_dtype
 from ebm_studio.core.quality import load_meter
 from probe_scoring import print_scores
 
 
-class ChainPool:
-    """P ancestral chains, each at its own level of the sampler's ladder, advanced level by level."""
+def make_pool(model, cfg, size: int, levels_per_update: int, generator: torch.Generator) -> ChainPool:
+    """The core pool of the sampler's ancestral chains, started from the Gaussian fit as the sampler is."""
+    s = cfg.sampler
 
-    def __init__(self, model, cfg, size: int, generator: torch.Generator):
-        s = cfg.sampler
-        self.L = s.levels
-        self.snr = s.snr
-        self.corrector = s.steps_per_level - 1
-        sig = [s.sigma_max * (s.sigma_min / s.sigma_max) ** (i / max(1, self.L - 1)) for i in range(self.L)]
-        self.sigma = torch.tensor(sig)
-        self.next_sigma = torch.tensor(sig[1:] + [0.0])
-        self.sigma_max = s.sigma_max
-        self.g = generator
-        self.prior = model.prior
-        self.dtype = autocast_dtype(s.precision, "cpu")
-        self.x = self.fresh(size)
-        self.level = torch.zeros(size, dtype=torch.long)
-        self.finished: list[torch.Tensor] = []
+    def start(n: int) -> torch.Tensor:
+        return model.prior.from_uniform(torch.rand((n, 1, 28, 28), generator=generator))
 
-    def fresh(self, n: int) -> torch.Tensor:
-        u = torch.rand((n, 1, 28, 28), generator=self.g)
-        return self.prior.from_uniform(u) + self.sigma_max * torch.randn((n, 1, 28, 28), generator=self.g)
-
-    def grad(self, model, x, sig):
-        with torch.enable_grad(), autocast("cpu", self.dtype):
-            x = x.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(model(x, sig).sum(), x)
-        return g.float()
-
-    def advance(self, model, active: torch.Tensor | None = None) -> None:
-        """One level (corrector steps, then the ancestral step) for the chains in ``active``."""
-        idx = torch.arange(len(self.x)) if active is None else active.nonzero().squeeze(1)
-        if len(idx) == 0:
-            return
-        x = self.x[idx]
-        lv = self.level[idx]
-        s = self.sigma[lv].view(-1, 1, 1, 1)
-        nxt = self.next_sigma[lv].view(-1, 1, 1, 1)
-        for _ in range(self.corrector):
-            a = 2.0 * (self.snr * s) ** 2
-            x = x - (a / s) * self.grad(model, x, s.view(-1)) + (2 * a).sqrt() * torch.randn(x.shape, generator=self.g)
-        d = s * s - nxt * nxt
-        x = x - (d / s) * self.grad(model, x, s.view(-1)) + nxt * d.sqrt() / s * torch.randn(x.shape, generator=self.g)
-        lv = lv + 1
-        done = lv >= self.L
-        if done.any():
-            self.finished.append(x[done].clamp(0, 1).detach())
-            x[done] = self.fresh(int(done.sum()))
-            lv[done] = 0
-        self.x[idx] = x.detach()
-        self.level[idx] = lv
-
-    def stagger(self, model) -> None:
-        """Spread the chains over the ladder: chain j runs j * L / P levels before training starts."""
-        P = len(self.x)
-        target = (torch.arange(P) * self.L) // P
-        for k in range(self.L):
-            active = target > k
-            if not active.any():
-                break
-            self.advance(model, active)
-        self.finished.clear()
+    return ChainPool(s.sigma_max, s.sigma_min, s.levels, s.steps_per_level - 1, s.snr, size, start, generator,
+                     precision=autocast_dtype(s.precision, "cpu"), levels_per_step=levels_per_update)
 
 
 def dsm_loss(model, batch, sigma_min, sigma_max, g):
@@ -132,27 +82,28 @@ def main(argv=None) -> int:
     data = load_mnist("train").images
     g = torch.Generator().manual_seed(args.seed)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    pool = ChainPool(model, cfg, args.pool, g)
+    pool = make_pool(model, cfg, args.pool, args.levels_per_update, g)
+    pool.KEEP_FINISHED = 400  # the progress lines score the last few hundred finished chains
     t0 = time.time()
-    if args.minutes > 0:
-        pool.stagger(model)
+    if args.minutes > 0:  # spread the chains over the ladder before training (the pool staggers them as it goes)
+        for _ in range(-(-cfg.sampler.levels // args.levels_per_update)):
+            pool.step(model)
+        pool.finished = pool.finished[:0]
         print(f"staggered {args.pool} chains in {time.time() - t0:.0f} s", flush=True)
     meter = load_meter()
     s = cfg.sampler
     t0 = time.time()
     step = 0
     while time.time() - t0 < args.minutes * 60:
-        for _ in range(args.levels_per_update):
-            pool.advance(model)
+        pool.step(model)
         batch = data[torch.randint(len(data), (128,), generator=g)]
         loss_dsm = dsm_loss(model, batch, s.sigma_min, s.sigma_max, g)
-        sel = (pool.sigma[pool.level] <= args.sigma_cd).nonzero().squeeze(1)
+        neg, sig = pool.negatives(args.sigma_cd)
         cd = torch.zeros(())
-        if len(sel) and args.weight > 0:
-            sig = pool.sigma[pool.level[sel]]
-            pos = data[torch.randint(len(data), (len(sel),), generator=g)]
+        if len(neg) and args.weight > 0:
+            pos = data[torch.randint(len(data), (len(neg),), generator=g)]
             pos = pos + sig.view(-1, 1, 1, 1) * torch.randn(pos.shape, generator=g)
-            e = model(torch.cat([pos, pool.x[sel]]), torch.cat([sig, sig]))
+            e = model(torch.cat([pos, neg]), torch.cat([sig, sig]))
             e_pos, e_neg = e.chunk(2)
             cd = (e_pos - e_neg).mean()
             reg = args.reg * (e_pos.pow(2) + e_neg.pow(2)).mean()
@@ -169,14 +120,14 @@ def main(argv=None) -> int:
                     e_.lerp_(p, 1 - args.ema)
         step += 1
         if step % 100 == 0:
-            fin = torch.cat(pool.finished[-400:]) if pool.finished else None
+            fin = pool.finished
             extra = ""
-            if fin is not None and len(fin) >= 100:
+            if len(fin) >= 100:
                 with torch.no_grad():
                     probs, _ = meter.predict(fin[-300:])
                 extra = f"  pool samples conf {float(probs.max(1).values.mean()):.3f} (n={len(fin[-300:])})"
             print(f"step {step} {time.time() - t0:.0f}s dsm {float(loss_dsm):.4f} cd {float(cd.detach()):+.2f} "
-                  f"gn {float(gn):.2f} negatives {len(sel)}{extra}", flush=True)
+                  f"gn {float(gn):.2f} negatives {len(neg)}{extra}", flush=True)
     save_run(args.out, ema.eval(), cfg, meta={"cd_refine": vars(args), "refine_steps": step})
     print(f"{step} updates; saved {args.out}", flush=True)
     if args.eval_n:

@@ -100,5 +100,6 @@ class ChainPool:
     def negatives(self, sigma_max: float) -> tuple[torch.Tensor, torch.Tensor]:
         """The chains now at levels sigma <= ``sigma_max`` and their levels: (images, sigmas)."""
         at = (self.level >= 0).nonzero().squeeze(1)
-        at = at[self.sigmas[self.level[at]] <= sigma_max]
-        return self.x[at], self.sigmas[self.level[at]]
+        sig = self.sigmas[self.level[at]]
+        low = sig <= sigma_max
+        return self.x[at[low]], sig[low]
