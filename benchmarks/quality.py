@@ -26,7 +26,6 @@ from ebm_studio.core.export import save_grid_png
 from ebm_studio.core.families import draw_from_noise
 from ebm_studio.core.presets import preset_config
 from ebm_studio.core.quality import load_meter
-from ebm_studio.core.quality.metrics import as_sample_tensor
 from ebm_studio.core.session import Budget, TrainingSession
 
 
@@ -42,18 +41,6 @@ def parse_overrides(items: list[str]) -> dict:
         except tomllib.TOMLDecodeError:
             out[key.strip()] = value.strip()
     return out
-
-
-UNSURE_BELOW = (0.5, 0.9)
-
-
-def unsure_shares(meter, images) -> dict[str, float]:
-    """Shares of images whose top class the judge gives less than 0.5 / 0.9: the samples a person
-    would hesitate to read as a digit (malformed strokes, blots, dots), which a mean confidence
-    hides. Real MNIST-test digits: ~0.1 % / ~2 %."""
-    probs, _ = meter.predict(as_sample_tensor(images))
-    top = probs.max(1).values
-    return {f"below_{b}": round(float((top < b).double().mean()), 4) for b in UNSURE_BELOW}
 
 
 def main(argv=None) -> int:
@@ -101,19 +88,13 @@ def main(argv=None) -> int:
         "epochs": round(record.epoch, 2) if record else 0, "divergence_events": diverged,
         "final_loss": record.loss if record else None, "sampler_steps": session.cfg.sampler.total_steps(),
         "sample_seconds": round(sample_s, 1), "samples": report.as_dict(), "real_mnist_test": real.as_dict(),
-        "unsure_share": {"samples": unsure_shares(meter, samples), "real_mnist_test": unsure_shares(meter, real_images)},
         "grid": str(grid),
     }
     print(json.dumps(figures, indent=2))
     print(f"\n{args.preset}, seed {args.seed}: {steps} steps in {train_s:.0f} s; {args.n} samples from noise:", file=sys.stderr)
     print(f"{'':24s}{'samples':>12s}{'real test':>12s}", file=sys.stderr)
-    for key in ("fid", "confidence", "coverage_bits", "nn_distance"):
+    for key in ("fid", "confidence", "coverage_bits", "nn_distance", "unsure", "illegible"):
         print(f"{key:24s}{getattr(report, key):12.3f}{getattr(real, key):12.3f}", file=sys.stderr)
-    share = figures["unsure_share"]
-    for b in UNSURE_BELOW:
-        key = f"below_{b}"
-        print(f"{f'unsure (top class < {b})':24s}{share['samples'][key]:12.3f}{share['real_mnist_test'][key]:12.3f}",
-              file=sys.stderr)
     return 0
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from quality import parse_overrides, unsure_shares  # noqa: E402
+from quality import parse_overrides  # noqa: E402
 
 from ebm_studio.core.export import save_grid_png  # noqa: E402
 from ebm_studio.core.families import draw_from_noise  # noqa: E402
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     row = {"name": args.name, "set": args.set, "updates": session.trainer.step - step0, "seconds": round(train_s, 1),
            "divergence_events": events, "fid": round(report.fid, 1), "confidence": round(report.confidence, 3),
            "coverage_bits": round(report.coverage_bits, 3), "nn_distance": round(report.nn_distance, 2),
-           "unsure": unsure_shares(meter, samples), "class_histogram": report.class_histogram}
+           "unsure": round(report.unsure, 3), "illegible": round(report.illegible, 3), "class_histogram": report.class_histogram}
     print(json.dumps(row))
     with open(args.out / "phase_results.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")

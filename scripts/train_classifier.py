@@ -222,12 +222,14 @@ def calibration_markdown(record: dict) -> str:
     ref_n = "1000" if "1000" in cal["mnist-test"] else min(cal["mnist-test"], key=int)
 
     def table(keys: dict) -> list[str]:
-        rows = ["| set | n | classifier-FID | confidence | coverage (bits) | nn-distance |", "|---|---|---|---|---|---|"]
+        rows = ["| set | n | classifier-FID | confidence | coverage (bits) | nn-distance | unsure (< 0.9) | illegible (< 0.5) |",
+                "|---|---|---|---|---|---|---|---|"]
         for key, label in keys.items():
             for n, r in sorted(cal.get(key, {}).items(), key=lambda kv: int(kv[0])):
                 fid = f"{r['fid']:.2f}" + (" \\*" if key == "mnist-test" and int(n) == 10000 else "")
                 rows.append(f"| {label} | {int(n):,} | {fid} | {r['confidence']:.3f} | {r['coverage_bits']:.2f} "
-                            f"| {r['nn_distance']:.2f} |")
+                            f"| {r['nn_distance']:.2f} | {r.get('unsure', float('nan')):.1%} "
+                            f"| {r.get('illegible', float('nan')):.1%} |")
         return rows
 
     get = lambda key: cal[key][ref_n]  # noqa: E731
@@ -277,6 +279,10 @@ def calibration_markdown(record: dict) -> str:
         "  A good FID with an nn-distance well below ~4 means the model is copying; look at the neighbours.",
         f"  Blank images are {garbage['zeros']['nn_distance']:.2f} from the thinnest training digits, so a low nn-distance",
         "  on its own says nothing about quality.",
+        f"- **unsure / illegible**: the shares of samples whose top class the judge gives less than 0.9 / 0.5. Real",
+        f"  digits {real.get('unsure', float('nan')):.1%} / {real.get('illegible', float('nan')):.1%}: "
+        "the few malformed samples (a stray dot, an open loop) that a",
+        "  mean confidence hides are what these count, and what a person sees first in a 10x10 grid.",
         "",
         "Figures from the earlier judge (before outlier exposure; it called uniform noise an \"8\" with confidence",
         "1.00 and had a classifier-FID of ~10 for real digits and ~20,000 for noise) are on a different scale: do not",

@@ -452,12 +452,13 @@ def test_generate_and_evaluate_when_idle(window, qtbot, monkeypatch):
 
     class Meter:  # the shipped meter is tested on its own; here only the plumbing matters
         def evaluate(self, samples):
-            return QualityReport(n=len(samples), fid=12.5, confidence=0.9, coverage_bits=3.1, nn_distance=4.2)
+            return QualityReport(n=len(samples), fid=12.5, confidence=0.9, coverage_bits=3.1, nn_distance=4.2,
+                                 unsure=0.25)
 
     monkeypatch.setattr(quality, "load_meter", lambda: Meter())
     window.samples.evaluate()
     qtbot.waitUntil(lambda: "FID 12.5" in window.samples.report.text(), timeout=10000)
-    assert "n=4" in window.samples.report.text()
+    assert "n=4" in window.samples.report.text() and "unsure 25%" in window.samples.report.text()
 
 
 def test_keyboard_shortcuts_drive_the_run(window, qtbot):

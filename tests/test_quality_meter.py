@@ -90,6 +90,17 @@ def test_blank_images_are_not_confidently_a_digit(meter, real_report):
     assert blank.fid > 20 * max(real_report[0].fid, 1.0)
 
 
+def test_unsure_and_illegible_count_the_malformed_samples_a_mean_hides(meter):
+    digits = load_mnist("test").images[:30]
+    noise = torch.rand(10, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    clean, mixed = meter.evaluate(digits), meter.evaluate(torch.cat([digits, noise]))
+    assert clean.unsure <= 0.1 and clean.illegible == 0.0
+    # a quarter of the set is noise: the judge gives it ~0.1, so it is both unsure and illegible
+    assert mixed.illegible == pytest.approx(0.25 + clean.illegible * 0.75, abs=0.03)
+    assert mixed.unsure >= mixed.illegible >= 0.2
+    assert mixed.confidence > 0.7  # the mean alone still looks respectable
+
+
 def test_a_single_digit_class_has_no_coverage(meter):
     sevens = load_mnist("test", digits=[7]).images[:300]
     r = meter.evaluate(sevens)
@@ -112,10 +123,11 @@ def test_report_formats(meter):
     a, b = meter.evaluate(x), meter.evaluate(x[:, 0].numpy())  # (N,1,28,28) tensor == (N,28,28) array
     assert a == b
     d = json.loads(json.dumps(a.as_dict()))
-    assert set(d) == {"n", "fid", "confidence", "coverage_bits", "nn_distance", "class_histogram"}
+    assert set(d) == {"n", "fid", "confidence", "coverage_bits", "nn_distance", "class_histogram", "unsure",
+                      "illegible"}
     text = str(a)
-    assert "classifier-FID" in text and "coverage" in text and "nn-distance" in text
-    assert len(text.splitlines()) <= 8
+    assert "classifier-FID" in text and "coverage" in text and "nn-distance" in text and "unsure" in text
+    assert len(text.splitlines()) <= 10
 
 
 # --- the pieces, exactly ----------------------------------------------------------------------

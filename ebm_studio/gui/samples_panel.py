@@ -275,7 +275,8 @@ class SamplesPanel(QWidget):
         self._busy = False
         self._update_buttons()
         self.report.setText(f"n={report.n}   classifier-FID {report.fid:.1f}   confidence {report.confidence:.3f}\n"
-                            f"coverage {report.coverage_bits:.2f}/3.32 bits   nn-dist {report.nn_distance:.2f}")
+                            f"coverage {report.coverage_bits:.2f}/3.32 bits   nn-dist {report.nn_distance:.2f}   "
+                            f"unsure {report.unsure:.0%}")
         self.report.setToolTip(str(report))
         self.message.emit("evaluation done")
 
