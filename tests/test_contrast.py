@@ -115,6 +115,27 @@ def test_the_contrastive_term_lowers_data_energy_and_raises_the_chains(mnist_sma
     assert gap_after > gap_before + 0.01  # the chains' states now lie higher above the data than before
 
 
+@pytest.mark.parametrize("level", [0, 5, 11])
+def test_a_tilt_weights_each_chain_by_its_level_against_the_ladder_mean(mnist_small, level):
+    tr = trainer(mnist_small)
+    pool = tr._chain_pool()
+    for _ in range(8):
+        pool.step(tr.model)
+    pool.step = lambda model: None  # hold the chains still, so every term below sees the same ones
+    pool.level[:] = level  # every chain at one level: the tilt then scales the whole term by one weight
+    terms = {}
+    for tilt in (0.0, 1.0, -0.5):
+        tr.update_settings(tr.cfg.with_overrides(**{"train.contrast_tilt": tilt}))
+        tr.generator.manual_seed(7)  # the same data and noise for every tilt
+        terms[tilt] = float(tr._contrast_term()[0].detach())
+    sigma = pool.sigmas[level]
+    for tilt in (1.0, -0.5):
+        weight = float(sigma**tilt / pool.sigmas.pow(tilt).mean())
+        assert terms[tilt] == pytest.approx(terms[0.0] * weight, rel=1e-4)
+    # the top of the ladder (sigma_max) weighs more than the average level with a positive tilt, less below it
+    assert (abs(terms[1.0]) > abs(terms[0.0])) == (level == 0)
+
+
 def test_training_with_the_term_shows_the_chains_in_the_gallery_and_charts(mnist_small):
     tr = trainer(mnist_small)
     records = [tr.train_step() for _ in range(12)]

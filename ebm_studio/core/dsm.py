@@ -20,6 +20,8 @@ keeps the gradient field right. On the shipped energy 15 minutes of it took clas
 to 6 and confidence from 0.92 to 0.98 (benchmarks/QUALITY.md). Restricted to the small levels
 (s <= 0.35) it removed the failed samples too but let the mix of digits drift: which digit a
 chain becomes is decided at large sigma, which then went uncorrected.
+``train.contrast_tilt`` = p weights each chain's share by sigma**p (normalised to mean 1 over the
+ladder), to lean on the large levels where that decision is made; a probe, off by default.
 The pool is not saved with the run: a resumed run restarts it, staggered, at no up-front cost.
 The term needs the ancestral sampler of a noise-conditional energy and is skipped otherwise.
 With ``train.contrast_phase`` = f the term runs only in the last fraction f of a budgeted run, at a
@@ -176,7 +178,11 @@ class DSMTrainer(StepTrainer):
         with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
             e = self.model(torch.cat([pos, neg]), torch.cat([sig, sig])).float()
         e_pos, e_neg = e.chunk(2)
-        return (e_pos - e_neg).mean(), float(e_pos.detach().mean()), float(e_neg.detach().mean())
+        gap = e_pos - e_neg
+        tilt = self.cfg.train.contrast_tilt
+        if tilt:  # lean on some levels; the weights average 1 over the ladder, so w keeps its scale
+            gap = gap * sig.pow(tilt) / pool.sigmas.pow(tilt).mean()
+        return gap.mean(), float(e_pos.detach().mean()), float(e_neg.detach().mean())
 
     def sample(self, n: int, steps: int | None = None, x0: torch.Tensor | None = None, **overrides) -> torch.Tensor:
         from .families import sample_chain
