@@ -156,6 +156,18 @@ def test_the_term_is_skipped_without_the_ancestral_sampler_or_a_noise_conditiona
         RunConfig().with_overrides(**{"train.contrast": float("nan")})
 
 
+def test_chains_move_the_configured_number_of_levels_a_step_and_a_change_restarts_the_pool(mnist_small):
+    tr = trainer(mnist_small, **{"train.contrast_levels_per_step": 3})
+    tr.train_step()
+    assert tr.pool.levels_per_step == 3
+    first = int(tr.pool.level.max())  # chain 0 starts at once: three levels down after one step
+    assert first == 3
+    tr.update_settings(tr.cfg.with_overrides(**{"train.contrast_levels_per_step": 1}))
+    assert tr.pool is None
+    tr.train_step()
+    assert tr.pool.levels_per_step == 1 and int(tr.pool.level.max()) == 1
+
+
 def test_changing_the_ladder_mid_run_restarts_the_chains(mnist_small):
     tr = trainer(mnist_small)
     tr.train_step()

@@ -140,6 +140,7 @@ class TrainConfig:
     contrast: float = 0.01  # DSM: weight of the contrastive term on the sampler's own chains (chain_pool; 0 = off)
     contrast_sigma: float = 1.0  # DSM: the contrastive term uses the chains at noise levels <= this (1 = all of the default ladder; 0.35 let the class mix drift, QUALITY.md)
     contrast_chains: int = 256  # DSM: persistent chains staggered over the ladder that supply the negatives
+    contrast_levels_per_step: int = 2  # DSM: ladder levels every chain moves per training step (a pass takes levels / this steps)
     contrast_tilt: float = 0.0  # DSM: weight each chain's term by sigma**tilt (mean 1 over the ladder; > 0 leans on large
     # sigma, where the digit is decided): a probe against the class drift of a stronger term, not yet shown to help (QUALITY.md)
     contrast_phase: float = 0.3  # DSM: the term only in this last fraction of a budgeted run, at lr / 10 (0 = throughout);
@@ -163,6 +164,7 @@ class TrainConfig:
         _float("train.contrast", self.contrast, 0.0, 100.0)
         _float("train.contrast_sigma", self.contrast_sigma, 0.0, 100.0, open_low=True)
         _int("train.contrast_chains", self.contrast_chains, 1, 1_000_000)
+        _int("train.contrast_levels_per_step", self.contrast_levels_per_step, 1, 1000)
         _float("train.contrast_tilt", self.contrast_tilt, -4.0, 4.0)
         _float("train.contrast_phase", self.contrast_phase, 0.0, 1.0)
         _choice("train.binarize", self.binarize, ("threshold", "stochastic"))

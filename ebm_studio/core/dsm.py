@@ -68,8 +68,9 @@ class DSMTrainer(StepTrainer):
     def update_settings(self, cfg) -> None:
         sampler_before = self.cfg.sampler
         super().update_settings(cfg)
-        if self.cfg.sampler != sampler_before or (self.pool is not None
-                                                  and len(self.pool) != self.cfg.train.contrast_chains):
+        if self.cfg.sampler != sampler_before or (self.pool is not None and (
+                len(self.pool) != self.cfg.train.contrast_chains
+                or self.pool.levels_per_step != self.cfg.train.contrast_levels_per_step)):
             self.pool = None  # a new ladder or pool size: start the chains afresh
 
     def _chain_pool(self) -> ChainPool:
@@ -86,7 +87,8 @@ class DSMTrainer(StepTrainer):
 
             self.pool = ChainPool(s.sigma_max, s.sigma_min, s.levels, s.steps_per_level - 1, s.snr,
                                   self.cfg.train.contrast_chains, start, self.generator, self.device,
-                                  autocast_dtype(s.precision, self.device))
+                                  autocast_dtype(s.precision, self.device),
+                                  levels_per_step=self.cfg.train.contrast_levels_per_step)
         return self.pool
 
     def export_model(self):
