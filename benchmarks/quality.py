@@ -75,8 +75,7 @@ def main(argv=None) -> int:
     sample_s = time.monotonic() - t1
     meter = load_meter()
     report = meter.evaluate(samples)
-    real_images = load_mnist("test").images[: args.n]
-    real = meter.evaluate(real_images)
+    real = meter.evaluate(load_mnist("test").images[: args.n])
     if args.samples:
         np.save(args.samples, samples.numpy() if torch.is_tensor(samples) else samples)
     grid = args.grid or Path(f"quality_{args.preset}_seed{args.seed}.png")

@@ -37,8 +37,8 @@ from ebm_studio.core.atomic import atomic_write_text  # noqa: E402
 from ebm_studio.core.checkpoint import save_tensors  # noqa: E402
 from ebm_studio.core.data import load_mnist  # noqa: E402
 from ebm_studio.core.quality.classifier import ARCHITECTURE, FEATURES, DigitClassifier  # noqa: E402
-from ebm_studio.core.quality.metrics import (INFO_FILE, STATS_FILE, WEIGHTS_FILE, QualityMeter,  # noqa: E402
-                                             load_classifier, load_reference_stats)
+from ebm_studio.core.quality.metrics import (ILLEGIBLE_BELOW, INFO_FILE, STATS_FILE, UNSURE_BELOW, WEIGHTS_FILE,  # noqa: E402
+                                             QualityMeter, load_classifier, load_reference_stats)
 from ebm_studio.core.resources import CLASSIFIER_DIR  # noqa: E402
 
 OUTLIER_WEIGHT = 0.5
@@ -222,7 +222,8 @@ def calibration_markdown(record: dict) -> str:
     ref_n = "1000" if "1000" in cal["mnist-test"] else min(cal["mnist-test"], key=int)
 
     def table(keys: dict) -> list[str]:
-        rows = ["| set | n | classifier-FID | confidence | coverage (bits) | nn-distance | unsure (< 0.9) | illegible (< 0.5) |",
+        rows = ["| set | n | classifier-FID | confidence | coverage (bits) | nn-distance "
+                f"| unsure (< {UNSURE_BELOW}) | illegible (< {ILLEGIBLE_BELOW}) |",
                 "|---|---|---|---|---|---|---|---|"]
         for key, label in keys.items():
             for n, r in sorted(cal.get(key, {}).items(), key=lambda kv: int(kv[0])):
@@ -279,7 +280,8 @@ def calibration_markdown(record: dict) -> str:
         "  A good FID with an nn-distance well below ~4 means the model is copying; look at the neighbours.",
         f"  Blank images are {garbage['zeros']['nn_distance']:.2f} from the thinnest training digits, so a low nn-distance",
         "  on its own says nothing about quality.",
-        f"- **unsure / illegible**: the shares of samples whose top class the judge gives less than 0.9 / 0.5. Real",
+        f"- **unsure / illegible**: the shares of samples whose top class the judge gives less than {UNSURE_BELOW} / "
+        f"{ILLEGIBLE_BELOW}. Real",
         f"  digits {real.get('unsure', float('nan')):.1%} / {real.get('illegible', float('nan')):.1%}: "
         "the few malformed samples (a stray dot, an open loop) that a",
         "  mean confidence hides are what these count, and what a person sees first in a 10x10 grid.",

@@ -239,7 +239,7 @@ class QualityMeter:
         return QualityReport(
             n=int(x.shape[0]),
             fid=frechet_distance(feats.mean(0), torch.cov(feats.T), self.ref_mu, self.ref_cov),
-            confidence=float(probs.max(1).values.double().mean()),
+            confidence=float(top.mean()),
             coverage_bits=coverage_bits(hist),
             nn_distance=float(self.nearest_train_distance(x, exclude_exact_matches).double().mean()),
             class_histogram=[int(c) for c in hist],
