@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=_positive_int, help="channel width of the convolutional energy net")
+    t.add_argument("--prior-components", type=_positive_int, metavar="K",
+                   help="DSM: the exact base energy the net adds to: a Gaussian mixture of K components fitted by "
+                        "k-means, or 1 = a single Gaussian (the default)")
     t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
     t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
     t.add_argument("--limit", "--max-examples", dest="limit", type=_positive_int,
@@ -221,7 +224,7 @@ def cmd_train(args) -> int:
     overrides = {}
     if args.resume:
         if args.config or args.preset or args.model or args.digits or args.data or args.limit or args.hidden \
-                or args.width or args.init_from:
+                or args.width or args.prior_components or args.init_from:
             raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
         session = TrainingSession(RunConfig(), run_dir=args.out, resume=True, device=_device_arg(args.device),
                                   autosave_minutes=args.autosave_minutes)
@@ -247,6 +250,8 @@ def cmd_train(args) -> int:
                 raise ConfigError(f"--hidden must be integers separated by commas, got {args.hidden!r}") from None
         if args.width:
             overrides["model.width"] = args.width
+        if args.prior_components:
+            overrides["model.prior_components"] = args.prior_components
         if args.digits:
             overrides["data.digits"] = normalise_digits(args.digits)
         if args.data:

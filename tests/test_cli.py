@@ -103,3 +103,18 @@ def test_help_of_each_command():
     for cmd in (["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"], ["chain", "--help"]):
         out = subprocess.run([sys.executable, "-m", "ebm_studio", *cmd], capture_output=True, text=True)
         assert out.returncode == 0 and "usage: ebm-studio" in out.stdout
+
+
+def test_cli_train_chooses_the_base_energy_and_resume_keeps_it(tmp_path):
+    from ebm_studio.core.checkpoint import load_run
+    from ebm_studio.core.families import gaussian_prior_of
+    from ebm_studio.core.mixture_prior import MixturePrior
+
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--steps", "1", "--limit", "300", "--batch-size", "16", "--width", "4",
+                 "--prior-components", "4", "--quiet"]) == 0
+    prior = gaussian_prior_of(load_run(run).model)
+    assert isinstance(prior, MixturePrior) and prior.components == 4
+    assert main(["train", "--out", str(run), "--steps", "2", "--resume", "--prior-components", "1", "--quiet"]) == 2
+    assert main(["train", "--out", str(run), "--steps", "2", "--resume", "--quiet"]) == 0
+    assert gaussian_prior_of(load_run(run).model).components == 4

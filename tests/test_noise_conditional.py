@@ -11,7 +11,8 @@ from ebm_studio.core.families import make_trainer, sample_chain
 from ebm_studio.core.gaussian_prior import GaussianPrior
 from ebm_studio.core.langevin import annealed_schedule, langevin_chain
 
-COND = {"model.width": 4, "model.noise_conditional": True, "model.gaussian_prior": True, "train.batch_size": 16,
+COND = {"model.width": 4, "model.noise_conditional": True, "model.gaussian_prior": True, "model.prior_components": 1,
+        "train.batch_size": 16,
         "sampler.levels": 3, "sampler.steps_per_level": 2}
 
 
@@ -131,7 +132,7 @@ def test_ancestral_chain_starts_at_the_gaussian_fit_mapped_from_the_uniform_star
     from ebm_studio.core.data import load_mnist
     from ebm_studio.core.families import build_model, gaussian_prior_of, sample_chain
 
-    cfg = RunConfig().with_overrides(**{"sampler.levels": 3})
+    cfg = RunConfig().with_overrides(**{"sampler.levels": 3, "model.prior_components": 1})  # the single Gaussian
     model = build_model(cfg).eval()
     prior = gaussian_prior_of(model)
     prior.fit(load_mnist("train", limit=2000).images)

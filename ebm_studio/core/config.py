@@ -41,7 +41,9 @@ class ModelConfig:
     activation: str = "swish"
     spectral_norm: bool = False
     noise_conditional: bool = True  # conv + DSM: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
-    gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian fit of the data at level sigma
+    gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian (mixture) fit of the data at level sigma
+    prior_components: int = 1  # that fit: K > 1 a k-means mixture of K Gaussians (mixture_prior), 1 = one Gaussian
+    prior_rank: int = 32  # mixture: principal directions kept per component (the rest is one isotropic variance)
     hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes; vae/flow: width
     latent: int = 20  # vae: dimension of the latent code
     coupling_layers: int = 8  # flow: affine coupling layers
@@ -55,6 +57,8 @@ class ModelConfig:
         _bool("model.spectral_norm", self.spectral_norm)
         _bool("model.noise_conditional", self.noise_conditional)
         _bool("model.gaussian_prior", self.gaussian_prior)
+        _int("model.prior_components", self.prior_components, 1, 2000)
+        _int("model.prior_rank", self.prior_rank, 1, 256)
         _int("model.latent", self.latent, 1, 784)
         _int("model.coupling_layers", self.coupling_layers, 1, 64)
         if not isinstance(self.hidden, list) or not self.hidden:
@@ -261,6 +265,7 @@ LEGACY_DEFAULTS: dict[str, Any] = {
     "model.width": 32,
     "model.noise_conditional": False,
     "model.gaussian_prior": False,
+    "model.prior_components": 1,
     "train.sigma_skew": 1.0,
     "train.precision": "fp32",
     "sampler.precision": "fp32",

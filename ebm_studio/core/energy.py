@@ -9,7 +9,8 @@ Noise-conditional energies (``noise_conditional=True``) are told the noise level
 input channel and a FiLM scale/shift of every hidden layer from a sinusoidal sigma embedding, as
 score networks are conditioned (Song & Ermon 2019; Ho et al. 2020). With ``gaussian_prior=True``
 the exact energy of a Gaussian fit of the data at that noise level is added, so the net learns a
-residual (see :mod:`gaussian_prior`). The blind alternative, E(x)/sigma (NCSNv2), must guess
+residual (see :mod:`gaussian_prior`; with ``prior_components`` > 1 a Gaussian mixture,
+:mod:`mixture_prior`). The blind alternative, E(x)/sigma (NCSNv2), must guess
 sigma from the image and denoises badly at large sigma, where a digit's global shape is decided.
 
 Scale convention: the module returns sigma * E(x, sigma), whose input gradient is trained by
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from .gaussian_prior import GaussianPrior
+from .mixture_prior import MixturePrior
 
 ACTIVATIONS = {
     "swish": nn.SiLU,
@@ -38,7 +40,8 @@ class ConvEnergy(nn.Module):
     """E(x) for x of shape (N, 1, 28, 28) in [0, 1]; returns energies of shape (N,)."""
 
     def __init__(self, width: int = 16, activation: str = "swish", spectral_norm: bool = False,
-                 noise_conditional: bool = False, gaussian_prior: bool = False, sigma_default: float = 0.02):
+                 noise_conditional: bool = False, gaussian_prior: bool = False, sigma_default: float = 0.02,
+                 prior_components: int = 1, prior_rank: int = 32):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
@@ -73,7 +76,9 @@ class ConvEnergy(nn.Module):
             for f in self.film:  # start as the unconditioned net
                 nn.init.zeros_(f.weight)
                 nn.init.zeros_(f.bias)
-        self.prior = GaussianPrior() if gaussian_prior else None
+        self.prior = None
+        if gaussian_prior:  # one Gaussian, or a mixture of them (mixture_prior)
+            self.prior = MixturePrior(prior_components, prior_rank) if prior_components > 1 else GaussianPrior()
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float | None = None) -> torch.Tensor:
         """sigma * E(x, sigma) per image; sigma: None (``sigma_default``), a float or one per image."""

@@ -38,6 +38,7 @@ def build_model(cfg: RunConfig) -> nn.Module:
         dsm = cfg.train.objective == "dsm"  # noise levels only exist for score matching; CD trains E(x)
         return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm,
                           noise_conditional=m.noise_conditional and dsm, gaussian_prior=m.gaussian_prior and dsm,
+                          prior_components=m.prior_components, prior_rank=m.prior_rank,
                           sigma_default=cfg.sampler.sigma_min)
     if m.family in ("rbm", "sparse-rbm", "hopfield"):
         from .boltzmann.rbm import RBM
