@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=_positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--prior-components", type=_positive_int, metavar="K",
                    help="DSM: the exact base energy the net adds to: a Gaussian mixture of K components fitted by "
-                        "k-means, or 1 = a single Gaussian (the default)")
+                        "k-means (default 100), or 1 = a single Gaussian")
     t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
     t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
     t.add_argument("--limit", "--max-examples", dest="limit", type=_positive_int,

@@ -42,7 +42,8 @@ class ModelConfig:
     spectral_norm: bool = False
     noise_conditional: bool = True  # conv + DSM: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
     gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian (mixture) fit of the data at level sigma
-    prior_components: int = 1  # that fit: K > 1 a k-means mixture of K Gaussians (mixture_prior), 1 = one Gaussian
+    prior_components: int = 100  # that fit: K > 1 a k-means mixture of K Gaussians (mixture_prior), 1 = one Gaussian;
+    # 5 minutes on the AVX2 CPU, 5 seeds: confidence 0.896 -> 0.976, FID 127 -> 34 at n = 500 (QUALITY.md)
     prior_rank: int = 32  # mixture: principal directions kept per component (the rest is one isotropic variance)
     hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes; vae/flow: width
     latent: int = 20  # vae: dimension of the latent code
