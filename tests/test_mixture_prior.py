@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from ebm_studio.core.checkpoint import load_run, save_run
+from ebm_studio.core.checkpoint import load_run, resume_trainer, save_run
 from ebm_studio.core.config import RunConfig
 from ebm_studio.core.energy import ConvEnergy
 from ebm_studio.core.families import build_model, gaussian_prior_of, make_trainer, sample_chain
@@ -100,6 +100,12 @@ def test_a_conv_energy_with_a_mixture_prior_trains_saves_and_loads(tmp_path, mni
     loaded = load_run(tmp_path / "run")
     x = mnist_small.images[:4]
     assert torch.allclose(loaded.model(x, 0.3), model(x, 0.3), atol=1e-5)
+    # the fit is not trained: the trainer state leaves it to the model file, and a resumed run has it back
+    assert not any(".prior." in k for k in trainer.state_tensors())
+    resumed = resume_trainer(load_run(tmp_path / "run", with_trainer_state=True), mnist_small.images)
+    assert torch.equal(resumed.model.prior.basis, trainer.model.prior.basis)
+    assert torch.allclose(resumed.model(x, 0.3), trainer.model(x, 0.3), atol=1e-5)  # the raw weights, too
+    assert math.isfinite(resumed.train_step().loss)
 
 
 def test_files_without_the_key_keep_the_single_gaussian():

@@ -107,17 +107,20 @@ class DSMTrainer(StepTrainer):
             e.copy_(b)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        out = {f"raw.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
-        out.update({f"ema.{k}": v.detach().clone() for k, v in self.ema.state_dict().items()})
+        """Raw and averaged weights; the base energy's fit (``prior.*``, never trained, the same in
+        both and in the exported model, ~10 MB for the mixture) is left to the model file."""
+        out = {f"raw.{k}": v.detach().clone() for k, v in self.model.state_dict().items() if not _fitted(k)}
+        out.update({f"ema.{k}": v.detach().clone() for k, v in self.ema.state_dict().items() if not _fitted(k)})
         return out
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        fitted = {k: v for k, v in self.model.state_dict().items() if _fitted(k)}  # from the model file
         raw = {k[4:]: v for k, v in extra.items() if k.startswith("raw.")}
         ema = {k[4:]: v for k, v in extra.items() if k.startswith("ema.")}
         if raw:
-            self.model.load_state_dict(raw)
+            self.model.load_state_dict({**fitted, **raw})
         if ema:
-            self.ema.load_state_dict(ema)
+            self.ema.load_state_dict({**fitted, **ema})
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         s = self.cfg.sampler
@@ -201,3 +204,8 @@ class DSMTrainer(StepTrainer):
         for last in sample_chain(self.export_model(), self.cfg, x0, steps=steps, generator=self.generator):
             pass
         return last.x.detach()
+
+
+def _fitted(key: str) -> bool:
+    """A state-dict key of the base energy's fit (not a trained weight)."""
+    return key.startswith("prior.")
