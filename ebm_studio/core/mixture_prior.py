@@ -84,15 +84,16 @@ class MixturePrior(nn.Module):
             top = torch.zeros(r, dtype=x.dtype)
             top[: min(r, len(ev))] = ev[:r]
             rest = (centred.pow(2).sum() / (len(members) - 1) - top.sum()) / (x.shape[1] - r)
-            self.mean[j] = members.mean(0).to(self.mean.dtype)
+            self.mean[j] = members.mean(0).to(self.mean.device, self.mean.dtype)
             basis = torch.zeros(x.shape[1], r, dtype=x.dtype)
             basis[:, : min(r, vt.shape[0])] = vt[:r].T
-            self.basis[:, j * r:(j + 1) * r] = basis.to(self.basis.dtype)
+            self.basis[:, j * r:(j + 1) * r] = basis.to(self.basis.device, self.basis.dtype)
             self.residual[j] = max(float(rest), floor)
-            self.variance[j] = top.clamp_min(float(self.residual[j])).to(self.variance.dtype)
+            self.variance[j] = top.clamp_min(float(self.residual[j])).to(self.variance.device, self.variance.dtype)
         repeats = torch.bincount(torch.arange(self.components) % k, minlength=k).double()
         weight = (counts + 1e-3) / (counts.sum() + 1e-3 * k) / repeats
-        self.log_weight.copy_(weight[torch.arange(self.components) % k].log().to(self.log_weight.dtype))
+        log_weight = weight[torch.arange(self.components) % k].log()
+        self.log_weight.copy_(log_weight.to(self.log_weight.device, self.log_weight.dtype))
         return self
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
