@@ -49,7 +49,7 @@ class MixturePrior(nn.Module):
         return self.variance.shape[1]
 
     @torch.no_grad()
-    def fit(self, images: torch.Tensor, seed: int = 0, iterations: int = 20) -> "MixturePrior":
+    def fit(self, images: torch.Tensor, seed: int = 0, iterations: int = 10) -> "MixturePrior":
         """k-means (k-means++ seeding, ``iterations`` Lloyd steps) of ``images`` (N, ...) into K
         clusters, then each cluster's mean, leading principal directions and residual variance.
 
@@ -58,11 +58,11 @@ class MixturePrior(nn.Module):
         as many clusters as the images support and repeats them to fill the K slots, each repeat
         with its share of the weight: the same mixture, so the model keeps its shape."""
         x32 = images.reshape(images.shape[0], -1).float().cpu()
-        x = x32.double()  # the clustering in float32 (fast), each component's statistics in float64
-        if x.shape[0] < 2:
+        if x32.shape[0] < 2:
             raise ValueError("a Gaussian mixture fit needs at least two images")
         r = self.rank
-        k = min(self.components, max(1, x.shape[0] // max(self.MIN_PER_COMPONENT, 4 * r)))
+        n, dim = x32.shape
+        k = min(self.components, max(1, n // max(self.MIN_PER_COMPONENT, 4 * r)))
         g = torch.Generator().manual_seed(int(seed))
         centres = _kmeans_pp(x32[torch.randperm(len(x32), generator=g)[: max(50 * k, 2000)]], k, g)
         for _ in range(iterations):
@@ -72,20 +72,22 @@ class MixturePrior(nn.Module):
             centres = torch.where((counts == 0)[:, None], centres, sums / counts.clamp_min(1)[:, None])
         assign = _nearest(x32, centres)
         counts = torch.bincount(assign, minlength=k).double()
+        order = assign.argsort()  # the images of cluster c are grouped[ends[c - 1]:ends[c]]
+        grouped, ends = x32[order], counts.long().cumsum(0).tolist()
         floor = 1e-4  # a component of near-identical images must not get a zero variance
         for j in range(self.components):
             c = j % k  # slots beyond the fitted clusters repeat them
-            members = x[assign == c]
+            members = grouped[(ends[c - 1] if c else 0):ends[c]].double()  # statistics in float64
             if len(members) < 2:  # an empty cluster: a broad component of tiny weight
-                members = x[torch.randint(len(x), (max(2, 2 * r + 2),), generator=g)]
+                members = x32[torch.randint(n, (max(2, 2 * r + 2),), generator=g)].double()
             centred = members - members.mean(0)
             ev, vt = _principal(centred)
             ev = ev / (len(members) - 1)
-            top = torch.zeros(r, dtype=x.dtype)
+            top = torch.zeros(r, dtype=torch.float64)
             top[: min(r, len(ev))] = ev[:r]
-            rest = (centred.pow(2).sum() / (len(members) - 1) - top.sum()) / (x.shape[1] - r)
+            rest = (centred.pow(2).sum() / (len(members) - 1) - top.sum()) / (dim - r)
             self.mean[j] = members.mean(0).to(self.mean.device, self.mean.dtype)
-            basis = torch.zeros(x.shape[1], r, dtype=x.dtype)
+            basis = torch.zeros(dim, r, dtype=torch.float64)
             basis[:, : min(r, vt.shape[0])] = vt[:r].T
             self.basis[:, j * r:(j + 1) * r] = basis.to(self.basis.device, self.basis.dtype)
             self.residual[j] = max(float(rest), floor)
