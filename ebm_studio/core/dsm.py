@@ -43,7 +43,6 @@ import torch
 
 from .chain_pool import ChainPool
 from .langevin import takes_sigma
-from .mixture_prior import MixturePrior
 from .precision import autocast, autocast_dtype
 from .trainer import StepTrainer
 
@@ -62,10 +61,7 @@ class DSMTrainer(StepTrainer):
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
         prior = getattr(self.model, "prior", None)
         if model is None and prior is not None:  # a new model: fit its Gaussian part to the data
-            if isinstance(prior, MixturePrior):
-                prior.fit(self.data[:20_000], seed=cfg.train.seed)
-            else:
-                prior.fit(self.data[:20_000])
+            prior.fit(self.data[:20_000], seed=cfg.train.seed)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.pool: ChainPool | None = None
 

@@ -26,8 +26,9 @@ class GaussianPrior(nn.Module):
         self.register_buffer("variance", torch.zeros(dim))  # its eigenvalues
 
     @torch.no_grad()
-    def fit(self, images: torch.Tensor) -> "GaussianPrior":
-        """Mean and covariance of ``images`` (N, ...) with N >= 2, in float64 for the eigensolver."""
+    def fit(self, images: torch.Tensor, seed: int = 0) -> "GaussianPrior":
+        """Mean and covariance of ``images`` (N, ...) with N >= 2, in float64 for the eigensolver.
+        ``seed`` is there for the mixture's fit (:mod:`mixture_prior`); this one draws nothing."""
         x = images.reshape(images.shape[0], -1).double()
         if x.shape[0] < 2:
             raise ValueError("a Gaussian fit needs at least two images")
