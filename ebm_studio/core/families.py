@@ -6,6 +6,7 @@ other, because they only ever talk to the objects returned by these functions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import torch
@@ -142,27 +143,53 @@ def _prior_draw(model: nn.Module, x0: torch.Tensor, temperature: float, generato
         yield ChainStep(1, x, model.energy(x))
 
 
-def draw_from_noise(model: nn.Module, cfg: RunConfig, n: int, seed: int = 0, device="cpu",
-                    batch: int = 250, init: Callable | None = None) -> torch.Tensor:
+@dataclass
+class DrawProgress:
+    """One sampler step of a batch job: ``done`` of ``total`` chain steps (all batches counted), and,
+    on the last record only, ``result``: the (n, 1, 28, 28) final images on the CPU. Long jobs are
+    step generators so a caller can show progress and cancel between two ``next()`` calls (close the
+    generator), the same shape as the trainers."""
+
+    done: int
+    total: int
+    result: torch.Tensor | None = None
+
+
+def draw_from_noise_steps(model: nn.Module, cfg: RunConfig, n: int, seed: int = 0, device="cpu",
+                          batch: int = 250, init: Callable | None = None) -> Iterator[DrawProgress]:
     """Final states of ``n`` chains of the family's own sampler, in batches, as (n, 1, 28, 28) on
     the CPU: how every model is judged by the quality meter. The chains start at uniform noise, or
     at ``init(m, device, generator)`` (m images). A long enough job of a conv energy uses the
     compiled Langevin step where ``sampler.compile`` allows (see ``compiled.compile_batch_job``);
-    a last, smaller batch stays eager rather than compile a second shape."""
+    a last, smaller batch stays eager rather than compile a second shape. Yields a record after
+    every chain step; the last one carries the images."""
     from .compiled import compile_batch_job
 
     g = torch.Generator(device=device).manual_seed(seed)
     start_images = init or (lambda m, dev, gen: torch.rand((m, 1, 28, 28), generator=gen, device=dev))
+    per_chain = max(1, cfg.sampler.total_steps())
+    batches = -(-n // batch)
+    total = per_chain * batches
     fast = cfg.model.family == "conv" and compile_batch_job(cfg.sampler.compile, n, cfg.sampler.total_steps(), device)
     out = []
-    for start in range(0, n, batch):
+    for b, start in enumerate(range(0, n, batch)):
         m = min(batch, n - start)
         last = None
         for last in sample_chain(model, cfg, start_images(m, device, g), generator=g,
                                  compile=fast and (m == batch or start == 0)):
-            pass
+            if last.step > 0:
+                yield DrawProgress(b * per_chain + min(last.step, per_chain), total)
         out.append(last.x.detach().float().cpu())
-    return torch.cat(out)
+    yield DrawProgress(total, total, torch.cat(out))
+
+
+def draw_from_noise(model: nn.Module, cfg: RunConfig, n: int, seed: int = 0, device="cpu",
+                    batch: int = 250, init: Callable | None = None) -> torch.Tensor:
+    """``draw_from_noise_steps`` run to its end: the images alone."""
+    record = None
+    for record in draw_from_noise_steps(model, cfg, n, seed=seed, device=device, batch=batch, init=init):
+        pass
+    return record.result
 
 
 def energy_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
