@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from .core.baselines import BASELINE_FAMILIES
-from .core.config import FAMILIES
 from .core.errors import EbmStudioError
+from .core.families import family, family_names
 
 
 def _positive_int(text: str) -> int:
@@ -74,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
+    t.add_argument("--model", choices=list(family_names()), help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=_positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--prior-components", type=_positive_int, metavar="K",
@@ -155,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("models", nargs="*", help="trained models to include")
     cp.add_argument("--train-minutes", type=_positive_float, help="train each of --families for this many minutes")
     cp.add_argument("--families", default="conv,rbm,vae,flow",
-                    help=f"families to train with their own recipes (of {', '.join(FAMILIES)})")
+                    help=f"families to train with their own recipes (of {', '.join(family_names())})")
     cp.add_argument("--out", type=Path, help="directory for the trained runs and each model's sample grid")
     cp.add_argument("--n", type=_positive_int, default=1000, help="samples per model, from uniform noise")
     cp.add_argument("--seed", type=_nonneg_int, default=0, help="training and sampling seed")
@@ -352,17 +351,17 @@ def _open(args):
     configure_threads()
     device = resolve_device(args.device)
     run = open_model(args.model if hasattr(args, "model") else args.target, device=device)
-    family = run.config.model.family
-    if family in BASELINE_FAMILIES and getattr(args, "init", "noise") != "noise":
-        raise ConfigError(f"--init: a {family} draws each sample from its latent prior in one pass; there is no "
+    name = run.config.model.family
+    if not family(name).has_chain and getattr(args, "init", "noise") != "noise":
+        raise ConfigError(f"--init: a {name} draws each sample from its latent prior in one pass; there is no "
                           "chain to start from an image")
-    if getattr(args, "temperature", None) is not None and family not in BASELINE_FAMILIES:
+    if getattr(args, "temperature", None) is not None and family(name).has_chain:
         raise ConfigError("--temperature applies to the vae and flow baselines (energy models: --noise, --steps)")
     if getattr(args, "label", None) is not None:
-        from .core.guidance import GuidedEnergy, load_guide
+        from .core.conv.guidance import GuidedEnergy, load_guide
 
-        if family != "conv":
-            raise ConfigError(f"--label steers the convolutional EBM's Langevin sampler; a {family} has no class guide")
+        if not family(name).guidable:
+            raise ConfigError(f"--label steers the convolutional EBM's Langevin sampler; a {name} has no class guide")
         if not args.guidance >= 0:
             raise ConfigError(f"--guidance must be >= 0, got {args.guidance}")
         guide, _ = load_guide(run.path)
@@ -482,15 +481,15 @@ def cmd_chain(args) -> int:
 def cmd_guide(args) -> int:
     import torch
 
+    from .core.conv.guidance import guide_accuracy, save_guide, train_guide
     from .core.data import load_dataset, load_mnist
     from .core.device import configure_threads
     from .core.errors import ConfigError, DataError
-    from .core.guidance import guide_accuracy, save_guide, train_guide
     from .core.models_io import open_model
 
     configure_threads()
     run = open_model(args.model)
-    if run.config.model.family != "conv":
+    if not family(run.config.model.family).guidable:
         raise ConfigError("class guides steer the convolutional EBM; this run is a " + run.config.model.family)
     out = args.out or run.path
     if str(args.model).startswith("pretrained") and args.out is None:
@@ -577,9 +576,7 @@ def _likelihood_figures(run, args) -> dict:
     """Boltzmann machines: test log-likelihood by annealed importance sampling (a lower bound for a
     DBM) with its standard error, and reconstruction / denoising error rates, on MNIST-test
     binarised the way the model was trained (stochastically: one fixed draw, as in the literature)."""
-    from .core.boltzmann import BOLTZMANN_FAMILIES
-
-    if run.config.model.family not in BOLTZMANN_FAMILIES:
+    if not family(run.config.model.family).ais:
         return {}
     import torch
 
@@ -609,7 +606,7 @@ def _likelihood_figures(run, args) -> dict:
 def cmd_info(args) -> int:
     from .core.checkpoint import METRICS_FILE
     from .core.config import config_to_toml
-    from .core.energy import count_parameters
+    from .core.conv.energy import count_parameters
 
     args.device = "cpu"
     run, _ = _open(args)

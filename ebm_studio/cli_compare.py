@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .cli import _progress
-from .core.config import FAMILIES
+from .core.families import family_names
 
 
 def cmd_compare(args) -> int:
@@ -26,9 +26,9 @@ def cmd_compare(args) -> int:
     from .core.quality.comparison import format_table, score_model, training_record
 
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.train_minutes else []
-    bad = [f for f in families if f not in FAMILIES]
+    bad = [f for f in families if f not in family_names()]
     if bad:
-        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(FAMILIES)})")
+        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(family_names())})")
     if not args.models and not families:
         raise ConfigError("nothing to compare: give trained models and/or --train-minutes")
     if families and args.out is None:

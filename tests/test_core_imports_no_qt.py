@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 CORE_MODULES = [
-    "ebm_studio.core.data", "ebm_studio.core.idx", "ebm_studio.core.images", "ebm_studio.core.energy",
-    "ebm_studio.core.langevin", "ebm_studio.core.trainer", "ebm_studio.core.checkpoint",
+    "ebm_studio.core.data", "ebm_studio.core.idx", "ebm_studio.core.images", "ebm_studio.core.conv.energy",
+    "ebm_studio.core.conv.langevin", "ebm_studio.core.trainer", "ebm_studio.core.checkpoint",
     "ebm_studio.core.config", "ebm_studio.core.export", "ebm_studio.core.session",
     "ebm_studio.core.families", "ebm_studio.core.models_io", "ebm_studio.cli",
 ]

@@ -25,6 +25,7 @@ from torch import nn
 from .atomic import atomic_write_bytes, atomic_write_text
 from .config import RunConfig, config_to_toml, load_config
 from .errors import CheckpointError, ConfigError
+from .families import build_model, make_trainer
 from .files import checked_size
 
 MODEL_FILE = "model.safetensors"
@@ -120,8 +121,6 @@ def load_run(path: str | os.PathLike, device: torch.device | str = "cpu", with_t
     tensors, info = load_tensors(weights_path)
     if info.get("family", cfg.model.family) != cfg.model.family:
         raise CheckpointError(f"{weights_path}: weights are for family {info.get('family')!r}, config says {cfg.model.family!r}")
-    from .families import build_model
-
     try:
         model = build_model(cfg)
     except (NotImplementedError, ValueError) as exc:
@@ -168,8 +167,6 @@ def _load_state_checked(model: nn.Module, tensors: dict[str, torch.Tensor], path
 
 def resume_trainer(run: LoadedRun, data: torch.Tensor, device=None):
     """A trainer that continues the loaded run exactly where it stopped."""
-    from .families import make_trainer
-
     trainer = make_trainer(run.config, data, model=run.model, device=device)
     if run.trainer_meta is not None:
         try:
