@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -292,23 +291,16 @@ def _build(klass, part: dict, where: str):
 
 
 def load_config(path: str | os.PathLike) -> RunConfig:
+    from .toml_files import read_toml
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, ConfigError)
     try:
         return RunConfig.from_dict(raw, name=str(path))
     except ConfigError:
         raise
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{path}: invalid value ({exc})") from None
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+        raise ConfigError(f"{path}: invalid value ({exc.__class__.__name__}: {str(exc)[:120]})") from None
 
 
 def config_to_toml(cfg: RunConfig, meta: dict[str, Any] | None = None) -> str:
