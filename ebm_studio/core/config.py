@@ -21,6 +21,7 @@ import tomli_w
 
 from .atomic import atomic_write_text
 from .errors import ConfigError
+from .limits import MAX_SEED, check_model_size
 
 FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm", "vae", "flow")
 SCHEDULES = ("annealed", "ancestral", "constant")
@@ -65,6 +66,7 @@ class ModelConfig:
             raise ConfigError("model.hidden must be a non-empty list of layer sizes")
         for i, h in enumerate(self.hidden):
             _int(f"model.hidden[{i}]", h, 1, 100_000)
+        check_model_size(self)  # limits.py: the sizes together must fit in memory
 
 
 @dataclass
@@ -187,7 +189,7 @@ class TrainConfig:
         _float("train.reinit_prob", self.reinit_prob, 0.0, 1.0)
         _float("train.data_noise", self.data_noise, 0.0, 10.0)
         _float("train.max_grad_norm", self.max_grad_norm, 0.0, 1e9)
-        _int("train.seed", self.seed, 0, 2**63 - 1)
+        _int("train.seed", self.seed, 0, MAX_SEED)
         _choice("train.device", self.device, DEVICES)
 
 

@@ -15,7 +15,7 @@ import torch
 
 from .checkpoint import CONFIG_FILE, METRICS_FILE, MetricsLog, load_run, resume_trainer, save_run
 from .config import RunConfig
-from .data import load_dataset
+from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError
 from .families import build_model, make_trainer
 from .run_lock import RunLock
@@ -143,7 +143,7 @@ class TrainingSession:
     @staticmethod
     def _load_data(cfg: RunConfig) -> torch.Tensor:
         d = cfg.data
-        return load_dataset(d.source, "train", d.digits, d.limit).images
+        return load_dataset(d.source, "train", d.digits, d.limit, min_images=MIN_TRAINING_IMAGES).images
 
     def run(self, budget: Budget, should_stop=lambda: False) -> Iterator[TrainRecord]:
         """Train until the budget is spent or ``should_stop()``; yields every record."""
