@@ -26,8 +26,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..checkpoint import load_tensors, save_tensors
 from ..errors import CheckpointError
+from ..tensor_files import load_tensors, save_tensors
 from .energy import ConvEnergy, per_image_sigma
 from .gradient import takes_sigma
 
