@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ebm_studio.core.boltzmann.ais import ais_log_partition, average_log_likelihood, base_rate_bias
+from ebm_studio.core.boltzmann.ais import ais_log_partition, average_log_likelihood
 from ebm_studio.core.boltzmann.rbm import RBM, exact_log_partition
 from ebm_studio.core.families import make_trainer, sample_chain
 from ebm_studio.core.presets import preset_config

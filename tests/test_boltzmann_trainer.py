@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ebm_studio.core.boltzmann.ais import ais_log_partition, base_rate_bias, log_likelihood_figures
+from ebm_studio.core.boltzmann.ais import ais_log_partition, log_likelihood_figures
 from ebm_studio.core.boltzmann.dbm import DBM
 from ebm_studio.core.boltzmann.rbm import RBM, sample_bernoulli
 from ebm_studio.core.boltzmann.trainer import BoltzmannTrainer, binarize

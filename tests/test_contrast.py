@@ -213,5 +213,6 @@ def test_the_energy_chart_names_what_it_plots_when_the_term_is_on():
 
     plain = RunConfig().with_overrides(**{"train.contrast": 0.0})
     assert energy_labels(plain) == ("E(clean data)", "E(noised data)")
-    assert energy_labels(plain.with_overrides(**{"train.contrast": 0.01, "train.contrast_phase": 0.0}))[1] == "E(sampler chains)"
+    assert energy_labels(plain.with_overrides(**{"train.contrast": 0.01,
+                                                 "train.contrast_phase": 0.0}))[1] == "E(sampler chains)"
     assert "chains" in energy_labels(plain.with_overrides(**{"train.contrast": 0.01, "train.contrast_phase": 0.3}))[1]

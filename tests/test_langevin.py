@@ -24,7 +24,8 @@ def test_langevin_respects_clamp_and_mask():
     mask = torch.zeros((1, 1, 28, 28))
     mask[..., :10, :] = 1
     last = None
-    for last in langevin_chain(quadratic(target), x0, steps=30, step_size=0.2, noise=0.05, grad_clip=None, mask=mask, generator=g):
+    for last in langevin_chain(quadratic(target), x0, steps=30, step_size=0.2, noise=0.05, grad_clip=None, mask=mask,
+                               generator=g):
         assert float(last.x.max()) <= 1.0 and float(last.x.min()) >= 0.0
     assert torch.equal(last.x[..., :10, :], x0[..., :10, :])
     assert float(last.x[..., 10:, :].mean()) > 0.95

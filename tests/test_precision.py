@@ -62,4 +62,4 @@ def test_bf16_training_step_matches_float32_loss():
         losses[precision] = [r.loss for r in session.run(Budget(steps=3))]
     # the first step sees the same weights and noise: only the arithmetic differs
     assert abs(losses["bf16"][0] - losses["fp32"][0]) < 0.05 * losses["fp32"][0]
-    assert all(l == l for l in losses["bf16"])  # finite (no NaN)
+    assert all(v == v for v in losses["bf16"])  # finite (no NaN)

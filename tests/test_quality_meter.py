@@ -10,8 +10,7 @@ import torch
 
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.errors import DataError, EbmStudioError
-from ebm_studio.core.quality import QualityReport, classifier_info, coverage_bits, frechet_distance, load_meter
-from ebm_studio.core.quality import metrics
+from ebm_studio.core.quality import QualityReport, classifier_info, coverage_bits, frechet_distance, load_meter, metrics
 from ebm_studio.core.resources import CLASSIFIER_DIR
 
 
@@ -185,6 +184,7 @@ def test_bad_input_raises_data_error(meter, bad):
 
 
 def test_report_is_a_value():
-    r = QualityReport(n=2, fid=1.0, confidence=0.5, coverage_bits=1.0, nn_distance=3.0, class_histogram=[1, 1] + [0] * 8)
+    r = QualityReport(n=2, fid=1.0, confidence=0.5, coverage_bits=1.0, nn_distance=3.0, class_histogram=[1,
+                                                                                                         1] + [0] * 8)
     with pytest.raises(Exception):
         r.fid = 0.0  # frozen: a report cannot be edited after the fact

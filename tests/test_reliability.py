@@ -115,7 +115,8 @@ def test_cuda_requested_on_a_cpu_machine(capsys, tmp_path):
         pytest.skip("this machine has CUDA")
     with pytest.raises(DeviceError, match="CUDA"):
         resolve_device("cuda")
-    assert main(["train", "--out", str(tmp_path / "r"), "--device", "cuda", "--steps", "1", "--limit", "64", "--quiet"]) == 2
+    assert main(["train", "--out", str(tmp_path / "r"), "--device", "cuda", "--steps", "1", "--limit", "64",
+                 "--quiet"]) == 2
     assert "CUDA" in capsys.readouterr().err
 
 

@@ -8,8 +8,11 @@ and the tests watch any chain the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -18,3 +21,11 @@ class ChainStep:
     x: torch.Tensor  # (N, 1, 28, 28) current images in [0, 1] (a view: clone before keeping)
     energy: torch.Tensor  # (N,) energy (or free energy) of ``x``
     grad: torch.Tensor | None = None  # (N, 1, 28, 28) dE/dx at ``x`` where the sampler has it
+
+
+def drain(steps: Iterable[T]) -> T | None:
+    """Run a step generator (a chain, a batch job) to its end; its last record (None if it yields none)."""
+    last = None
+    for last in steps:
+        pass
+    return last

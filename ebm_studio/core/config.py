@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-import tomllib
 
 from .atomic import atomic_write_text
 from .errors import ConfigError
@@ -52,13 +51,12 @@ def register_family(name: str, model_fields: tuple[str, ...]) -> None:
 @dataclass
 class ModelConfig:
     family: str = "conv"
-    width: int = 48  # conv: 48 beat 32 (more updates) and 64/96 (fewer) in 5-minute A/Bs (QUALITY.md)
+    width: int = 48  # conv: channels of the first layer (the choice against 32/64/96: QUALITY.md)
     activation: str = "swish"
     spectral_norm: bool = False
     noise_conditional: bool = True  # conv + DSM: the net is told sigma (log-sigma channel + FiLM); else E(x)/sigma
-    gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian (mixture) fit of the data at level sigma
-    prior_components: int = 100  # that fit: K > 1 a k-means mixture of K Gaussians (mixture_prior), 1 = one Gaussian;
-    # 5 minutes on the AVX2 CPU, 5 seeds: confidence 0.896 -> 0.976, FID 127 -> 34 at n = 500 (QUALITY.md)
+    gaussian_prior: bool = True  # conv + DSM: add the exact energy of a Gaussian (mixture) fit of the data at sigma
+    prior_components: int = 100  # that fit: K > 1 a k-means mixture of K Gaussians (mixture_prior), 1 = one
     prior_rank: int = 32  # mixture: principal directions kept per component (the rest is one isotropic variance)
     hidden: list[int] = field(default_factory=lambda: [200])  # Boltzmann machines: hidden layer sizes; vae/flow: width
     latent: int = 20  # vae: dimension of the latent code
@@ -100,8 +98,8 @@ class SamplerConfig:
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
     snr: float = 0.2  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
-    start: str = "prior"  # ancestral + Gaussian prior: begin at the fit N(mu, C) mapped from the start noise; "noised": at it
-    compile: str = "auto"  # conv: torch.compile the energy + gradient: "auto" (batch jobs long enough to repay it), "on", "off"
+    start: str = "prior"  # ancestral + Gaussian prior: start at the fit N(mu, C) mapped from the noise; "noised": at it
+    compile: str = "auto"  # conv: torch.compile energy + gradient: "auto" (batch jobs that repay it), "on", "off"
     precision: str = "auto"  # conv: arithmetic of the energy's evaluations: "auto" (bf16 where fast), "fp32", "bf16"
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
@@ -138,10 +136,10 @@ class SamplerConfig:
 
 @dataclass
 class TrainConfig:
-    objective: str = "dsm"  # "dsm": denoising score matching over the sampler's noise levels; "cd": contrastive divergence
+    objective: str = "dsm"  # "dsm": denoising score matching over the sampler's noise levels; "cd": contrastive div.
     batch_size: int = 128
     optimizer: str = "adam"
-    lr: float = 1e-3  # 2e-3 scored better at 5 minutes but tripped the divergence guard on 3 of 5 seeds (QUALITY.md)
+    lr: float = 1e-3  # against 2e-3, which trips the divergence guard: QUALITY.md
     beta1: float = 0.9
     beta2: float = 0.999
     weight_decay: float = 0.0
@@ -151,20 +149,19 @@ class TrainConfig:
     reinit_prob: float = 0.05
     data_noise: float = 0.005  # Gaussian noise added to data (Nijkamp et al.: >= Langevin noise)
     max_grad_norm: float = 0.0  # 0 = no clipping of the parameter gradient
-    sigma_skew: float = 2.0  # DSM: log sigma = log sigma_max - range * u**skew (1 = log-uniform; >1 more at large sigma)
+    sigma_skew: float = 2.0  # DSM: log sigma = log sigma_max - range * u**skew (1 = log-uniform; >1: more large sigma)
     ema: float = 0.995  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
     l1: float = 0.0  # Boltzmann machines: L1 weight penalty (the sparse RBM)
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
-    lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr);
-    # 0.3 and 0.6 lowered 5-minute confidence on two idle threads (QUALITY.md), so constant is the default
+    lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr)
     contrast: float = 0.01  # DSM: weight of the contrastive term on the sampler's own chains (chain_pool; 0 = off)
-    contrast_sigma: float = 1.0  # DSM: the contrastive term uses the chains at noise levels <= this (1 = all of the default ladder; 0.35 let the class mix drift, QUALITY.md)
+    contrast_sigma: float = 1.0  # DSM: the contrastive term uses the chains at levels <= this (1 = the default ladder)
     contrast_chains: int = 256  # DSM: persistent chains staggered over the ladder that supply the negatives
-    contrast_levels_per_step: int = 2  # DSM: ladder levels every chain moves per training step (a pass takes levels / this steps)
-    contrast_tilt: float = 0.0  # DSM: weight each chain's term by sigma**tilt (mean 1 over the ladder; > 0 leans on large
-    # sigma, where the digit is decided): a probe against the class drift of a stronger term, not yet shown to help (QUALITY.md)
-    contrast_phase: float = 0.3  # DSM: the term only in this last fraction of a budgeted run, at lr / 10 (0 = throughout);
-    # 5 minutes, 5 seeds: confidence 0.90 -> 0.96, FID 72 -> 47 (QUALITY.md). Unbudgeted runs never reach the phase
+    contrast_levels_per_step: int = 2  # DSM: ladder levels every chain moves per training step (a pass: levels / this)
+    contrast_tilt: float = 0.0  # DSM: weight each chain's term by sigma**tilt (mean 1 over the ladder; > 0 leans on the
+    # large sigma where the digit is decided): a probe against the class drift of a stronger term (QUALITY.md)
+    contrast_phase: float = 0.3  # DSM: the term only in this last fraction of a budgeted run, at lr / 10
+    # (0 = throughout). Unbudgeted runs never reach the phase
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
     pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
     init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)

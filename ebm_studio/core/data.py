@@ -2,7 +2,7 @@
 
 In the spirit of the seed's ``create_dataset(numbers)``: pick a split and a digit subset and get a
 float32 tensor of shape (N, 1, 28, 28). The studio's pixel convention is [0, 1], white ink on black
-(as MNIST); :func:`to_range` converts to another convention (e.g. [-1, 1]) and back.
+(as MNIST); :func:`to_range` converts to another convention (e.g. [-1, 1]).
 """
 
 from __future__ import annotations
@@ -202,7 +202,3 @@ def to_range(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     """Map images from the studio's [0, 1] convention to [lo, hi]."""
     return x * (hi - lo) + lo
 
-
-def from_range(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Map images from [lo, hi] back to the studio's [0, 1] convention."""
-    return (x - lo) / (hi - lo)

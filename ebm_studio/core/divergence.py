@@ -27,8 +27,6 @@ from typing import Any
 
 from .errors import DivergenceError
 
-POLICIES = ("recover", "pause", "stop")
-
 
 class DivergenceGuard:
     """Watches each step's record; restores the last good state and applies the policy."""
@@ -146,7 +144,8 @@ class DivergenceGuard:
         restored = self.restore(trainer)
         if restored is None:
             raise FloatingPointError("training diverged before any good state existed")
-        return f"diverged ({reason}); restored the state of step {restored} and " + self.cool_down(trainer, reason, factor)
+        return f"diverged ({reason}); restored the state of step {restored} and " + self.cool_down(trainer, reason,
+                                                                                                   factor)
 
 
 def _median(values: list[float]) -> float:

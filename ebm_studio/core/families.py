@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import baselines, boltzmann, conv
-from .chain import ChainStep
+from .chain import ChainStep, drain
 from .config import RunConfig, register_family
 from .errors import ConfigError
 from .family import Family
@@ -122,10 +122,7 @@ def draw_from_noise_steps(model: nn.Module, cfg: RunConfig, n: int, seed: int = 
 def draw_from_noise(model: nn.Module, cfg: RunConfig, n: int, seed: int = 0, device="cpu",
                     batch: int = 250, init: Callable | None = None) -> torch.Tensor:
     """``draw_from_noise_steps`` run to its end: the images alone."""
-    record = None
-    for record in draw_from_noise_steps(model, cfg, n, seed=seed, device=device, batch=batch, init=init):
-        pass
-    return record.result
+    return drain(draw_from_noise_steps(model, cfg, n, seed=seed, device=device, batch=batch, init=init)).result
 
 
 def energy_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,6 @@ import contextlib
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
 
 def bf16_is_fast(device: torch.device | str) -> bool:
     device = torch.device(device)

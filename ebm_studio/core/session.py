@@ -154,7 +154,8 @@ class TrainingSession:
             while not should_stop() and not budget.exhausted(done, self.trainer.step / self.trainer.steps_per_epoch,
                                                              start_epoch, started):
                 if has_budget_schedule(self.trainer.cfg):
-                    spent = budget.progress(done, self.trainer.step / self.trainer.steps_per_epoch, start_epoch, started)
+                    spent = budget.progress(done, self.trainer.step / self.trainer.steps_per_epoch, start_epoch,
+                                            started)
                     apply_budget_schedule(self.trainer, spent)
                 record = self.trainer.train_step()
                 done += 1

@@ -181,6 +181,17 @@ class StepTrainer:
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         raise NotImplementedError
 
+    def backward_and_step(self, loss: torch.Tensor, inputs: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Backpropagate ``loss`` (into ``inputs`` only, if given), clip the gradient norm to
+        ``train.max_grad_norm`` (0 = no clip) and step the optimizer unless the norm is non-finite
+        (the divergence guard then restores the last good state). Returns the norm."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=inputs)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.max_grad_norm or float("inf"))
+        if torch.isfinite(norm):
+            self.optimizer.step()
+        return norm
+
     def export_model(self) -> nn.Module:
         """The weights to save and sample from (an average of the weights for some trainers)."""
         return self.model

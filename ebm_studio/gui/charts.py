@@ -148,7 +148,8 @@ class ChartsPanel(QWidget):
         bar = QHBoxLayout()
         self.smooth = QCheckBox("smooth")
         self.smooth.setChecked(True)
-        self.smooth.setToolTip(f"Draw a trend line (exponential moving average, weight {SMOOTHING}) over the raw values")
+        self.smooth.setToolTip(f"Draw a trend line (exponential moving average, weight {SMOOTHING}) over the "
+                               "raw values")
         self.smooth.toggled.connect(self._smooth_toggled)
         self.log_y = QCheckBox("log ‖∇θ‖")
         self.log_y.setToolTip("Logarithmic scale for the gradient-norm chart")
@@ -299,10 +300,6 @@ class ChartsPanel(QWidget):
         if steps[-1] > self._x_max:
             self._x_max = nice_ceiling(max(10.0, (steps[-1] - steps[0]) * 1.2 + steps[0]))
             self.plots[0].setXRange(steps[0], self._x_max, padding=0.02)
-
-    def set_history(self, records: list[dict]) -> None:
-        self.clear()
-        self.add_records(records)
 
     def clear(self) -> None:
         self.steps.clear()

@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
         import shiboken6
 
         # processEvents may deliver finished() -> deleteLater(): the C++ thread can vanish under us
-        while shiboken6.isValid(thread) and thread.isRunning():  # the current step finishes, then the loop sees the flag
+        while shiboken6.isValid(thread) and thread.isRunning():  # the current step ends, then the loop sees the flag
             thread.wait(50)
             QApplication.processEvents()
         QApplication.processEvents()  # deliver the last records and thread.finished -> _worker_finished
@@ -770,7 +770,8 @@ class MainWindow(QMainWindow):
             self.settings.setValue("last_config", config_to_toml(self.training.config()))
         except EbmStudioError:
             pass
-        self.settings.setValue("budget", f"{self.training.budget_kind.currentText()}={self.training.budget_value.text()}")
+        self.settings.setValue("budget",
+                               f"{self.training.budget_kind.currentText()}={self.training.budget_value.text()}")
         self.settings.sync()
 
     def _ask_save_on_close(self) -> str:

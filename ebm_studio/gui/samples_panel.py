@@ -290,7 +290,8 @@ class SamplesPanel(QWidget):
         self.report.setToolTip(str(report))
         self.message.emit("evaluation done")
 
-    def export(self, path: str, rows: int, cols: int, scale: int = 4, labels: bool = False, title: bool = True) -> tuple[int, int]:
+    def export(self, path: str, rows: int, cols: int, scale: int = 4, labels: bool = False,
+               title: bool = True) -> tuple[int, int]:
         images = self.samples[: rows * cols]
         lab = None
         if labels and self.model is not None:

@@ -7,7 +7,7 @@ sampler settings stay editable and are sent to the worker, taking effect at the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -56,7 +56,7 @@ class TrainingPanel(QWidget):
 
         for name in PRESETS:
             self.preset.addItem(name)
-        self.preset.setToolTip("dsm: denoising score matching + annealed Langevin (digits in minutes on a CPU)\n"
+        self.preset.setToolTip("dsm: denoising score matching + the ancestral sampler (digits in minutes on a CPU)\n"
                                "cd-uva: contrastive divergence with a replay buffer (UvA tutorial / Du & Mordatch)\n"
                                "cd-seed: contrastive divergence started at the data (the seed project)")
         apply_preset = QPushButton("Apply")
@@ -66,7 +66,8 @@ class TrainingPanel(QWidget):
         form.addRow("Recipe", preset_row)
         self._preset_widgets = [self.preset, apply_preset]
         self.width = NumberField("width", 16, 1, 512, integer=True,
-                                 tooltip="Channels of the first conv layer (the net's capacity); hidden units for Boltzmann machines")
+                                 tooltip="Channels of the first conv layer (the net's capacity); hidden units "
+                                         "for Boltzmann machines")
         form.addRow("Width / hidden", self.width)
         data_row = QHBoxLayout()
         self.data_label = QLabel("MNIST (bundled)")
@@ -133,7 +134,8 @@ class TrainingPanel(QWidget):
         self.beta1 = NumberField("beta1", 0.0, 0, 0.999999, tooltip="Adam's first-moment decay (momentum for SGD)")
         form.addRow("β1 / momentum", self.beta1)
         self.alpha = NumberField("alpha", 0.1, 0, 1000,
-                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near zero (live)")
+                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near "
+                                         "zero (live)")
         form.addRow("α (regulariser)", self.alpha)
         self.contrast = NumberField("contrast", 0.0, 0, 100,
                                     tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "
@@ -199,11 +201,13 @@ class TrainingPanel(QWidget):
         self.negatives.addItem("From data (CD)", "data")
         self.negatives.addItem("From noise (short-run)", "noise")
         form.addRow("Start chains from", self.negatives)
-        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True, tooltip="Persistent chains kept between steps")
+        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True,
+                                       tooltip="Persistent chains kept between steps")
         form.addRow("Buffer size", self.buffer_size)
         self.reinit = NumberField("reinit probability", 0.05, 0, 1, tooltip="Chance a buffer chain restarts from noise")
         form.addRow("Reinit prob.", self.reinit)
-        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True, tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
+        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True,
+                                 tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
         form.addRow("Steps", self.steps)
         self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="Langevin step: x ← x − step·∇E + noise (live)")
         form.addRow("Step size", self.step_size)
@@ -225,12 +229,16 @@ class TrainingPanel(QWidget):
         outer.insertWidget(0, self.message)  # on top, where it is seen without scrolling
         outer.addStretch(1)
 
-        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.contrast,
-                        self.seed, self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
+        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha,
+                        self.contrast,
+                        self.seed, self.buffer_size, self.reinit, self.steps, self.step_size, self.noise,
+                        self.grad_clip,
                         self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0]
-        self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise, self.grad_clip,
+        self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise,
+                            self.grad_clip,
                             self.levels, self.per_level, self.eps, self.beta0]
-        self.structural = [self.family, self.width, self.examples, self.fine_tune, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
+        self.structural = [self.family, self.width, self.examples, self.fine_tune, self.data_button, self.data_reset,
+                           *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.precision,
                            self.negatives,
                            self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
@@ -377,7 +385,8 @@ class TrainingPanel(QWidget):
 
     def live_overrides(self) -> dict:
         """The settings that may change mid-run, as config overrides (empty if any is invalid)."""
-        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha, "train.contrast": self.contrast,
+        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha,
+                  "train.contrast": self.contrast,
                   "sampler.steps": self.steps, "sampler.step_size": self.step_size, "sampler.noise": self.noise,
                   "sampler.grad_clip": self.grad_clip, "sampler.levels": self.levels,
                   "sampler.steps_per_level": self.per_level, "sampler.eps": self.eps, "sampler.beta0": self.beta0}
@@ -392,7 +401,8 @@ class TrainingPanel(QWidget):
         self.precision.setEnabled(family.langevin)  # the others compute in float32
         if not family.langevin:  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
             gibbs = family.gibbs  # baselines: maximum likelihood, samples in one pass
-            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast, self.sigma_max,
+            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast,
+                      self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
                       self.grad_clip):
                 w.setEnabled(False)

@@ -35,13 +35,8 @@ class LikelihoodTrainer(StepTrainer):
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
-        t = self.cfg.train
         loss = self.model.loss(batch, self.generator)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.max_grad_norm or float("inf"))
-        if torch.isfinite(grad_norm):
-            self.optimizer.step()
+        grad_norm = self.backward_and_step(loss)
         with torch.no_grad():
             self.model.eval()
             self.negatives = self.model.sample(LIVE_SAMPLES, self.generator, self.cfg.sampler.temperature)

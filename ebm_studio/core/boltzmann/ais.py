@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from .dbm import DBM
 from .rbm import LOG_2PI, RBM, sample_bernoulli
 
 
@@ -106,8 +107,6 @@ def log_likelihood_figures(model, train_v: torch.Tensor, test_v: torch.Tensor, n
     """AIS log Z and the mean test log-likelihood (nats) of an RBM, Hopfield model or DBM.
 
     ``train_v`` sets the base model's rates; ``test_v`` are binary test images (N, 784)."""
-    from .dbm import DBM
-
     if isinstance(model, DBM):
         mu1 = torch.cat([model.mean_field(chunk)[0] for chunk in torch.split(train_v, 2000)])
         res = ais_log_partition(model.as_rbm_over_h1(), base_rate_bias(mu1), n_chains, n_betas, runs, seed)

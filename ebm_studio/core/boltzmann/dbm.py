@@ -40,7 +40,8 @@ class DBM(nn.Module):
         return x.reshape(x.shape[0], -1)
 
     def joint_energy(self, v, h1, h2) -> torch.Tensor:
-        return -(v @ self.b) - (h1 @ self.c1) - (h2 @ self.c2) - ((v @ self.W1) * h1).sum(1) - ((h1 @ self.W2) * h2).sum(1)
+        return (-(v @ self.b) - (h1 @ self.c1) - (h2 @ self.c2)
+                - ((v @ self.W1) * h1).sum(1) - ((h1 @ self.W2) * h2).sum(1))
 
     def mean_field(self, v: torch.Tensor, iters: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
         v = self.flat(v)

@@ -26,6 +26,7 @@ import math
 
 import torch
 
+from ..chain import drain
 from ..trainer import StepTrainer
 from .dbm import DBM
 from .gibbs import gibbs_sample_chain
@@ -207,7 +208,8 @@ class BoltzmannTrainer(StepTrainer):
                     self.negatives = rbms[0].visible_mean(h).reshape(-1, 1, 28, 28)
             self.phase = f"pre-training layer {layer + 1}"
             if self.step in (0, per_layer):
-                stats["event"] = f"greedy pre-training of layer {layer + 1} (an RBM, CD-{max(1, self.cfg.sampler.steps)})"
+                cd_k = max(1, self.cfg.sampler.steps)
+                stats["event"] = f"greedy pre-training of layer {layer + 1} (an RBM, CD-{cd_k})"
             if self.step == 2 * per_layer - 1:
                 dbm.load_pretrained(*rbms)
                 self.optimizer = self._make_optimizer()
@@ -232,11 +234,7 @@ class BoltzmannTrainer(StepTrainer):
         loss = e_data.mean() - e_model.mean()
         weights = dbm.W1.abs().sum() + dbm.W2.abs().sum(), 0.5 * (dbm.W1.pow(2).sum() + dbm.W2.pow(2).sum())
         total = loss + t.l1 * weights[0] + t.weight_decay * weights[1]
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(dbm.parameters(), t.max_grad_norm or float("inf"))
-        if torch.isfinite(grad_norm):
-            self.optimizer.step()
+        grad_norm = self.backward_and_step(total)
         stats = {"loss": float(loss.detach()), "grad_norm": float(grad_norm),
                  "e_data": float(e_data.detach().mean()), "e_samples": float(e_model.detach().mean())}
         if self.step == 2 * per_layer and per_layer:
@@ -277,7 +275,4 @@ class BoltzmannTrainer(StepTrainer):
 
     def sample(self, n: int, steps: int | None = None, x0=None, **_) -> torch.Tensor:
         x0 = torch.rand((n, 1, 28, 28), generator=self.generator, device=self.device) if x0 is None else x0
-        last = None
-        for last in gibbs_sample_chain(self.model, self.cfg, x0, steps=steps, generator=self.generator):
-            pass
-        return last.x.detach()
+        return drain(gibbs_sample_chain(self.model, self.cfg, x0, steps=steps, generator=self.generator)).x.detach()

@@ -82,11 +82,7 @@ class ConvEBMTrainer(StepTrainer):
             energies = self.model(torch.cat([pos, neg])).float()
         e_pos, e_neg = energies[: pos.shape[0]], energies[pos.shape[0]:]
         loss = e_pos.mean() - e_neg.mean() + t.alpha * (e_pos.pow(2).mean() + e_neg.pow(2).mean())
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.max_grad_norm or float("inf"))
-        if torch.isfinite(grad_norm):
-            self.optimizer.step()
+        grad_norm = self.backward_and_step(loss)
         return {
             "loss": float(loss.detach()),
             "grad_norm": float(grad_norm),

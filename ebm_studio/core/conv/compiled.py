@@ -2,10 +2,10 @@
 
 With bfloat16 autocast the convolutions get fast enough that the rest of a step (SiLU and its
 gradient, FiLM scale/shift, casts and layout reorders between small ops) dominates; Inductor fuses
-those element-wise ops and measured ×1.66 over the eager bf16 step for the default net at batch
-128 on this CPU (benchmarks/PERF.md). Compiling costs ~30 s per model and batch shape (less once
-Inductor's on-disk cache holds the kernels), so it pays for long sampling jobs (evaluating 1000
-samples, comparisons), not for a canvas chain that must start at once. ``sampler.compile``:
+those element-wise ops (the speed-up and the compile time: benchmarks/PERF.md). Compiling costs
+tens of seconds per model and batch shape (less once Inductor's on-disk cache holds the kernels),
+so it pays for long sampling jobs (evaluating 1000 samples, comparisons), not for a canvas chain
+that must start at once. ``sampler.compile``:
 "on" compiles every chain, "off" none, and "auto" (the default) only batch jobs of at least
 ``AUTO_MIN_IMAGE_STEPS`` image-steps (:func:`compile_batch_job`); single chains, the canvas and the
 training panel's gallery stay eager.
@@ -25,7 +25,7 @@ import torch
 
 from .gradient import energy_and_grad
 
-AUTO_MIN_IMAGE_STEPS = 200_000  # ~30 s of eager bf16 sampling here: a cold compile is repaid by ~x1.6
+AUTO_MIN_IMAGE_STEPS = 200_000  # about a cold compile's worth of eager bf16 sampling (benchmarks/PERF.md)
 
 _CACHE: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
 

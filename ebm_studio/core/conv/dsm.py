@@ -7,7 +7,7 @@ sigma drawn over the sampler's noise ladder (log-uniform, or skewed toward large
 ``train.sigma_skew``, where a digit's global shape is learned), and train the energy's input gradient to
 point back along the noise. With the NCSNv2 scaling (score = -grad E(x) / sigma), the weighted
 objective is simply  || grad E(x~) - z ||^2, at about three forward passes per image. The energy
-it learns is sampled by annealed Langevin dynamics (:func:`langevin.annealed_schedule`).
+it learns is sampled by the ancestral sampler (:func:`schedules.ancestral_schedule`).
 
 Contrastive refinement (``train.contrast`` = w > 0): DSM never shows the net the places its
 sampler wanders to, and chains that end as dots or fragments go exactly there. The trainer then
@@ -16,10 +16,9 @@ and adds  w * mean[g(x+, s) - g(x-, s)]  over the chains x- at levels s <= ``tra
 (every level by default) and data noised to the same levels x+ (g = sigma * E, the module's output:
 the sigma weighting keeps the smallest levels from dominating). It is the maximum-likelihood
 gradient of each p_sigma, estimated with the model's own samples, added to the score matching that
-keeps the gradient field right. On the shipped energy 15 minutes of it took classifier-FID from 29
-to 6 and confidence from 0.92 to 0.98 (benchmarks/QUALITY.md). Restricted to the small levels
-(s <= 0.35) it removed the failed samples too but let the mix of digits drift: which digit a
-chain becomes is decided at large sigma, which then went uncorrected.
+keeps the gradient field right (what it does to the meter's figures: benchmarks/QUALITY.md).
+Restricted to the small levels it removed the failed samples too but let the mix of digits drift:
+which digit a chain becomes is decided at large sigma, which then went uncorrected.
 ``train.contrast_tilt`` = p weights each chain's share by sigma**p (normalised to mean 1 over the
 ladder), to lean on the large levels where that decision is made; a probe, off by default.
 The pool is not saved with the run: a resumed run restarts it, staggered, at no up-front cost.
@@ -41,6 +40,7 @@ import math
 
 import torch
 
+from ..chain import drain
 from ..precision import autocast, autocast_dtype
 from ..trainer import StepTrainer
 from .chain_pool import ChainPool
@@ -136,16 +136,12 @@ class DSMTrainer(StepTrainer):
         dsm = (grad - z).pow(2).mean()  # outside autocast: the loss and its backward pass start in float32
         contrast = self._contrast_term() if self.contrast_on else None
         loss = dsm if contrast is None else dsm + self.cfg.train.contrast * contrast[0]
-        self.optimizer.zero_grad(set_to_none=True)
         # only the weights: without ``inputs`` autograd also runs the second-order graph back to the noised
-        # images (a leaf that requires grad): ~13 % of a step with the Gaussian-mixture prior
-        loss.backward(inputs=[p for group in self.optimizer.param_groups for p in group["params"] if p.requires_grad])
-        t = self.cfg.train
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.max_grad_norm or float("inf"))
-        if torch.isfinite(grad_norm):
-            self.optimizer.step()
-            if t.ema > 0:
-                self._update_ema()
+        # images (a leaf that requires grad), a share of every step (benchmarks/PERF.md)
+        grad_norm = self.backward_and_step(loss, inputs=[p for group in self.optimizer.param_groups
+                                                         for p in group["params"] if p.requires_grad])
+        if torch.isfinite(grad_norm) and self.cfg.train.ema > 0:
+            self._update_ema()
         with torch.no_grad():
             if contrast is not None and len(self.pool.finished):
                 self.negatives = self.pool.finished.clone()
@@ -196,10 +192,8 @@ class DSMTrainer(StepTrainer):
 
     def sample(self, n: int, steps: int | None = None, x0: torch.Tensor | None = None, **overrides) -> torch.Tensor:
         x0 = uniform_noise(n, self.generator, self.device) if x0 is None else x0.to(self.device)
-        last = None
-        for last in langevin_sample_chain(self.export_model(), self.cfg, x0, steps=steps, generator=self.generator):
-            pass
-        return last.x.detach()
+        return drain(langevin_sample_chain(self.export_model(), self.cfg, x0, steps=steps,
+                                           generator=self.generator)).x.detach()
 
 
 def _fitted(key: str) -> bool:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..accel import sampling_mode, to_sampling_layout
-from ..chain import ChainStep
+from ..chain import ChainStep, drain
 from .compiled import compiled_energy_and_grad
 from .gradient import EnergyFn, energy_and_grad, takes_sigma
 
@@ -141,9 +141,7 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
 
 def langevin_samples(energy_fn: EnergyFn, x0: torch.Tensor, **kwargs) -> torch.Tensor:
     """Final state of the chain (the seed's ``langevin_samples``)."""
-    last = None
-    for last in langevin_chain(energy_fn, x0, yield_initial=False, **kwargs):
-        pass
+    last = drain(langevin_chain(energy_fn, x0, yield_initial=False, **kwargs))
     return (x0.detach().clone() if last is None else last.x).detach()
 
 

@@ -8,8 +8,15 @@ Why each figure exists is in :mod:`.metrics`; what real digits, noise, blanks an
 ``resources/classifier/CALIBRATION.md``.
 """
 
-from .metrics import (QualityMeter, QualityReport, as_sample_tensor, classifier_info, coverage_bits,
-                      frechet_distance, load_meter)
+from .metrics import (
+                      QualityMeter,
+                      QualityReport,
+                      as_sample_tensor,
+                      classifier_info,
+                      coverage_bits,
+                      frechet_distance,
+                      load_meter,
+)
 
 __all__ = ["QualityMeter", "QualityReport", "as_sample_tensor", "classifier_info", "coverage_bits",
            "frechet_distance", "load_meter"]

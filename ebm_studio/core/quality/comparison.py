@@ -18,6 +18,7 @@ import torch
 from ..checkpoint import METRICS_FILE
 from ..config import RunConfig
 from ..families import draw_from_noise
+from ..metrics_log import MetricsError, read_metrics
 from .metrics import QualityMeter
 
 COLUMNS = (("name", "model", "{}"), ("family", "family", "{}"), ("parameters", "parameters", "{:,}"),
@@ -48,8 +49,6 @@ def training_record(run_dir: Path | None) -> tuple[int | None, float | None]:
     """Steps and training minutes (sum of step times) from a run's metrics log, if it has one."""
     if run_dir is None or not (Path(run_dir) / METRICS_FILE).exists():
         return None, None
-    from ..metrics_log import MetricsError, read_metrics
-
     try:
         rows = read_metrics(Path(run_dir) / METRICS_FILE)
     except MetricsError:  # an unreadable log costs the row its training figures, not the comparison

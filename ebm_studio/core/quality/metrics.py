@@ -39,8 +39,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data import load_mnist
+from ..device import resolve_device
 from ..errors import CheckpointError, DataError, EbmStudioError
 from ..resources import CLASSIFIER_DIR
+from ..tensor_files import load_tensors
 from .classifier import FEATURES, DigitClassifier
 
 WEIGHTS_FILE = "classifier.safetensors"
@@ -81,7 +84,8 @@ class QualityReport:
             ("confidence", f"{self.confidence:.3f}", r("confidence", ".3f"), "mean top-class probability"),
             ("coverage (bits)", f"{self.coverage_bits:.2f}", r("coverage_bits", ".2f"),
              f"digit diversity, {MAX_COVERAGE_BITS:.2f} = all ten"),
-            ("nn-distance", f"{self.nn_distance:.2f}", r("nn_distance", ".2f"), "to nearest training image; ~0 = copies"),
+            ("nn-distance", f"{self.nn_distance:.2f}", r("nn_distance", ".2f"),
+             "to nearest training image; ~0 = copies"),
             ("unsure", f"{self.unsure:.1%}", r("unsure", ".1%"), f"share with top class < {UNSURE_BELOW}"),
             ("illegible", f"{self.illegible:.1%}", r("illegible", ".1%"), f"share with top class < {ILLEGIBLE_BELOW}"),
         ]
@@ -263,8 +267,6 @@ def classifier_info() -> dict:
 
 def load_classifier(folder=None) -> DigitClassifier:
     """The shipped classifier, checked tensor by tensor; :class:`CheckpointError` if unusable."""
-    from ..tensor_files import load_tensors
-
     path = Path(folder or CLASSIFIER_DIR) / WEIGHTS_FILE
     if not path.exists():
         raise CheckpointError(f"{path}: quality meter classifier missing; run scripts/train_classifier.py")
@@ -286,8 +288,6 @@ def load_classifier(folder=None) -> DigitClassifier:
 
 def load_reference_stats(folder=None) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST-test feature mean (128,) and covariance (128, 128), float64, checked."""
-    from ..tensor_files import load_tensors
-
     path = Path(folder or CLASSIFIER_DIR) / STATS_FILE
     if not path.exists():
         raise CheckpointError(f"{path}: quality meter reference statistics missing; run scripts/train_classifier.py")
@@ -308,9 +308,6 @@ def load_meter(device: str | torch.device = "cpu") -> QualityMeter:
     Cached per device (the first call takes a few seconds, mostly reading MNIST-train). Raises an
     :class:`EbmStudioError` if the shipped files are missing or corrupt.
     """
-    from ..data import load_mnist
-    from ..device import resolve_device
-
     dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
     model = load_classifier()
     mu, cov = load_reference_stats()

@@ -82,7 +82,8 @@ class CanvasPanel(QWidget):
         self.surface.changed.connect(self._drawing_changed)
         self.surface.file_dropped.connect(self.load_image)
         self.surface.locked_click.connect(lambda: self.message.emit(
-            "the canvas shows the chain: press Reset to seed to edit your drawing, or Keep as seed to draw on the result"))
+            "the canvas shows the chain: press Reset to seed to edit your drawing, or Keep as seed to draw on "
+            "the result"))
         left.addWidget(self.surface, 1)
         self.energy_label = QLabel("energy: –")
         self.energy_label.setToolTip("Energy of the image under the model; the percentile compares it with real "
@@ -117,7 +118,8 @@ class CanvasPanel(QWidget):
         for text, slot, tip in [("Load image…", self.load_image_dialog, "PNG/JPEG/BMP of any size; also drag and drop"),
                                 ("Noise", self.seed_noise, "Uniform noise"),
                                 ("MNIST", self.seed_mnist, "A random MNIST test digit"),
-                                ("Noisy MNIST", self.seed_noisy_mnist, "A test digit with Gaussian noise: watch it denoise")]:
+                                ("Noisy MNIST", self.seed_noisy_mnist,
+                                 "A test digit with Gaussian noise: watch it denoise")]:
             b = QPushButton(text)
             b.setToolTip(tip)
             b.clicked.connect(slot)
@@ -193,7 +195,8 @@ class CanvasPanel(QWidget):
         self.anneal.setToolTip("For noise-conditional energies: start at a large noise level (coarse shapes) and "
                                "cool down to the finest level (sharp strokes), as when sampling from noise")
         self.anneal_from = NumberField("anneal from sigma", 0.2, 0, 100, open_low=True,
-                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and dreams up a "
+                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and "
+                                               "dreams up a "
                                                "new digit; 0.1-0.2 keeps its shape and cleans it up")
         self.anneal.toggled.connect(self._anneal_toggled)
         self.anneal_from.value_edited.connect(self._apply_settings)
@@ -203,7 +206,8 @@ class CanvasPanel(QWidget):
         self.steer.addItem("Free (no steering)", None)
         for d in range(10):
             self.steer.addItem(f"Steer toward a {d}", d)
-        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's class guide "
+        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's "
+                              "class guide "
                               "(a classifier of noised images; train one with 'ebm-studio guide RUN')")
         self.steer_weight = NumberField("guidance weight", 2.0, 0, 100, tooltip="w: 1 = Bayes' rule; larger = "
                                         "more decidedly that digit, less varied")
@@ -368,7 +372,9 @@ class CanvasPanel(QWidget):
         return True
 
     def load_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Load image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff "
+                                              "*.webp);;All files (*)")
         if path:
             self.load_image(path)
 
@@ -468,7 +474,8 @@ class CanvasPanel(QWidget):
             if mask is not None and not mask.any():
                 mask = None
                 self.message.emit("inpainting: nothing drawn to clamp, so the whole image moves")
-            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image, n_chains=self.chains.value(), mask=mask,
+            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image, n_chains=self.chains.value(),
+                                      mask=mask,
                                       seed=int(np.random.default_rng().integers(2**31)), settings=settings)
             self.surface.editable = False
         return True
