@@ -1,6 +1,6 @@
 """Where do the chains that end as dots or an empty frame lose their digit?
 
-    python experiments/dots_probe.py RUN_DIR [--n 300] [--out /tmp/dots.png]
+    python experiments/dots_probe.py RUN_DIR [--n 300] [--out dots.png]
 
 Runs the model's own ancestral sampler on n chains from uniform noise, keeps the state at a few
 noise levels, and computes there the denoised estimate (Tweedie: x - sigma * grad g(x, sigma)).
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
 import torch
 from probe_scoring import FAILURE_CONFIDENCE, sample_confidence
 
@@ -37,7 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("run")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default="/tmp/dots.png")
+    ap.add_argument("--out", default="dots.png")
     args = ap.parse_args(argv)
     run = load_run(args.run)
     model, cfg = run.model.eval(), run.config
