@@ -15,7 +15,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import tomli_w
 
@@ -38,14 +38,19 @@ COMPILE_CHOICES = ("auto", "on", "off")  # see compiled.py
 #: (``families.py``) registers every family's record here (:func:`register_family`), so the names are
 #: listed once, in the families' own packages; a run's config.toml holds only its family's keys.
 MODEL_FIELDS: dict[str, tuple[str, ...]] = {}
+#: Each family's estimate of a model's parameter count from its [model] sizes (limits.check_model_size).
+PARAMETER_ESTIMATES: dict[str, Callable[[Any], int]] = {}
 
 
-def register_family(name: str, model_fields: tuple[str, ...]) -> None:
-    """Make ``name`` a valid ``model.family`` whose runs save the [model] keys ``model_fields``."""
+def register_family(name: str, model_fields: tuple[str, ...], parameter_estimate: Callable | None = None) -> None:
+    """Make ``name`` a valid ``model.family`` whose runs save the [model] keys ``model_fields``;
+    ``parameter_estimate(model_config)`` bounds the size of its models (None: bounded by the keys' ranges)."""
     unknown = set(model_fields) - {f.name for f in fields(ModelConfig)}
     if unknown:
         raise ValueError(f"family {name!r} names unknown [model] keys {sorted(unknown)}")
     MODEL_FIELDS[name] = tuple(model_fields)
+    if parameter_estimate is not None:
+        PARAMETER_ESTIMATES[name] = parameter_estimate
 
 
 @dataclass
@@ -78,7 +83,9 @@ class ModelConfig:
             raise ConfigError("model.hidden must be a non-empty list of layer sizes")
         for i, h in enumerate(self.hidden):
             _int(f"model.hidden[{i}]", h, 1, 100_000)
-        check_model_size(self)  # limits.py: the sizes together must fit in memory
+        estimate = PARAMETER_ESTIMATES.get(self.family)
+        if estimate is not None:  # limits.py: the sizes together must fit in memory
+            check_model_size(self, estimate(self))
 
 
 @dataclass

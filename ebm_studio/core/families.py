@@ -31,7 +31,7 @@ def register(record: Family) -> Family:
     """Add a family (its package's record); the config then accepts ``model.family = record.name``."""
     if record.name in _RECORDS:
         raise ValueError(f"family {record.name!r} is registered twice")
-    register_family(record.name, record.model_fields)
+    register_family(record.name, record.model_fields, record.parameter_estimate)
     _RECORDS[record.name] = record
     return record
 

@@ -33,3 +33,4 @@ class Family:
     receptive_fields: bool = False  # its hidden units' weights are images worth showing
     ais: bool = False  # test log-likelihood by annealed importance sampling (evaluate)
     compile_job: Callable | None = None  # compile_job(setting, images, steps, device) -> bool, where it compiles
+    parameter_estimate: Callable | None = None  # (model config) -> parameter count from its sizes (size limit)

@@ -37,24 +37,9 @@ def check_grid(rows: int, cols: int, name: str = "--grid") -> tuple[int, int]:
     return rows, cols
 
 
-def estimated_parameters(model) -> int:
-    """An upper-bound estimate of a :class:`ModelConfig`'s parameter count, from its sizes alone."""
-    h = [int(x) for x in (model.hidden or [0])]
-    if model.family in ("rbm", "hopfield", "sparse-rbm"):
-        return 784 * h[0] + h[0] + 784
-    if model.family == "dbm":
-        h2 = h[1] if len(h) > 1 else h[0]
-        return 784 * h[0] + h[0] * h2 + h[0] + h2 + 784
-    if model.family == "vae":
-        return 2 * (784 * h[0] + h[0] * h[0] + 2 * h[0] * model.latent) + 4 * h[0]
-    if model.family == "flow":
-        return model.coupling_layers * (784 * h[0] + h[0] * h[0] + 2 * 784 * h[0] + 4 * h[0] + 784)
-    return 0  # conv: bounded by model.width (<= 512)
-
-
-def check_model_size(model) -> None:
-    """Refuse a :class:`ModelConfig` whose model would not fit in memory to train."""
-    n = estimated_parameters(model)
+def check_model_size(model, n: int) -> None:
+    """Refuse a :class:`ModelConfig` whose model of ~``n`` parameters (the family's estimate from its
+    sizes alone: its record's ``parameter_estimate``) would not fit in memory to train."""
     if n > MAX_PARAMETERS:
         raise ConfigError(f"model.hidden {model.hidden}: a {model.family} of that size has ~{n / 1e6:.0f}M parameters; "
                           f"at most {MAX_PARAMETERS // 1_000_000}M are allowed")

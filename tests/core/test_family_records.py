@@ -45,3 +45,13 @@ def test_an_old_file_with_every_models_keys_still_loads(tmp_path):
     cfg = load_config(path)
     assert cfg.model.width == 64 and cfg.model.latent == 20
     assert cfg.model.noise_conditional is False  # a file from before the key existed keeps its old meaning
+
+
+def test_each_family_bounds_its_own_model_size():
+    with pytest.raises(ConfigError, match="rbm of that size"):
+        RunConfig().with_overrides(**{"model.family": "rbm", "model.hidden": [100_000]})
+    with pytest.raises(ConfigError, match="flow of that size"):
+        RunConfig().with_overrides(**{"model.family": "flow", "model.hidden": [4096], "model.coupling_layers": 64})
+    assert RunConfig().with_overrides(**{"model.family": "dbm", "model.hidden": [2000, 2000]}).model.hidden[0] == 2000
+    assert family("rbm").parameter_estimate(RunConfig().with_overrides(**{"model.family": "rbm"}).model) == \
+        sum(p.numel() for p in build_model(RunConfig().with_overrides(**{"model.family": "rbm"})).parameters())

@@ -9,7 +9,7 @@ and both draw a sample in one pass from a Gaussian latent prior; neither needs a
 
 from ..family import Family
 from .base import prior_draw_chain
-from .trainer import LikelihoodTrainer, build_baseline
+from .trainer import LikelihoodTrainer, baseline_parameters, build_baseline
 
 CHART_LABELS = {"vae": ("−ELBO(data)", "−ELBO(samples)"), "flow": ("−log p(data)", "−log p(samples)")}
 
@@ -18,7 +18,7 @@ def _family(name: str, label: str, model_fields: tuple[str, ...]) -> Family:
     return Family(name=name, label=label, build=build_baseline, trainer=LikelihoodTrainer,
                   sampler=prior_draw_chain, preset=name, model_fields=model_fields,
                   chart_labels=lambda cfg: CHART_LABELS[name], step_label="draw", energy_model=False,
-                  has_chain=False, clampable=False)
+                  has_chain=False, clampable=False, parameter_estimate=baseline_parameters)
 
 
 FAMILIES = (

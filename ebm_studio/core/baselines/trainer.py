@@ -19,6 +19,14 @@ from .vae import VAE
 LIVE_SAMPLES = 16
 
 
+def baseline_parameters(model) -> int:
+    """An upper bound on the parameters of the VAE or flow a [model] config describes, from its sizes."""
+    h = int(model.hidden[0])
+    if model.family == "vae":
+        return 2 * (784 * h + h * h + 2 * h * model.latent) + 4 * h
+    return model.coupling_layers * (784 * h + h * h + 2 * 784 * h + 4 * h + 784)
+
+
 def build_baseline(cfg) -> LatentGenerator:
     """The VAE (``hidden[0]`` wide, ``latent`` dimensions) or RealNVP flow (``coupling_layers``)."""
     m = cfg.model

@@ -4,7 +4,7 @@ sampling and scored by annealed importance sampling. Plain PyTorch, no Qt."""
 
 from ..family import Family
 from .gibbs import gibbs_sample_chain
-from .trainer import BoltzmannTrainer, build_boltzmann
+from .trainer import BoltzmannTrainer, boltzmann_parameters, build_boltzmann
 
 
 def chart_labels(cfg) -> tuple[str, str]:
@@ -15,7 +15,8 @@ def chart_labels(cfg) -> tuple[str, str]:
 def _family(name: str, label: str) -> Family:
     return Family(name=name, label=label, build=build_boltzmann, trainer=BoltzmannTrainer,
                   sampler=gibbs_sample_chain, preset=name, model_fields=("hidden",), chart_labels=chart_labels,
-                  step_label="Gibbs sweep", gibbs=True, receptive_fields=True, ais=True)
+                  step_label="Gibbs sweep", gibbs=True, receptive_fields=True, ais=True,
+                  parameter_estimate=boltzmann_parameters)
 
 
 FAMILIES = (

@@ -33,6 +33,15 @@ from .gibbs import gibbs_sample_chain
 from .rbm import RBM, sample_bernoulli
 
 
+def boltzmann_parameters(model) -> int:
+    """Parameters of the Boltzmann machine a [model] config describes, from its sizes alone."""
+    h = [int(x) for x in model.hidden]
+    if model.family == "dbm":
+        h2 = h[1] if len(h) > 1 else h[0]
+        return 784 * h[0] + h[0] * h2 + h[0] + h2 + 784
+    return 784 * h[0] + h[0] + 784
+
+
 def build_boltzmann(cfg) -> RBM | DBM:
     """The Boltzmann machine a run's config describes: an RBM (Gaussian hidden units for the
     "Hopfield" family) of ``hidden[0]`` units, or a two-layer DBM."""
