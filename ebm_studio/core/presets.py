@@ -1,5 +1,7 @@
 """Named training recipes, as config overrides (the GUI's preset menu and ``train --preset``).
 
+Each family package defines its own (``RECIPES`` in its ``__init__``); this module collects them:
+
 - ``dsm`` (the default): denoising score matching of a noise-conditional energy, sampled by
   the ancestral sampler from the base energy's fit — recognisable digits in minutes on a CPU
   (figures in benchmarks/QUALITY.md).
@@ -16,44 +18,10 @@ from __future__ import annotations
 
 from .config import RunConfig
 from .errors import ConfigError
-from .families import family
+from .families import PACKAGES, family
 
-PRESETS: dict[str, dict] = {
-    "dsm": {},
-    "cd-uva": {
-        "train.objective": "cd", "sampler.schedule": "constant", "model.width": 16, "sampler.steps": 60,
-        "sampler.step_size": 10.0, "sampler.noise": 0.005, "sampler.grad_clip": 0.03, "train.alpha": 0.1,
-        "train.lr": 1e-4, "train.beta1": 0.0, "train.negatives": "buffer", "train.buffer_size": 8192,
-        "train.reinit_prob": 0.05, "train.data_noise": 0.005, "sampler.sample_steps": 256,
-    },
-    "cd-seed": {
-        "train.objective": "cd", "sampler.schedule": "constant", "model.width": 16, "sampler.steps": 20,
-        "sampler.step_size": 10.0, "sampler.noise": 0.005, "sampler.grad_clip": 0.03, "train.alpha": 0.1,
-        "train.lr": 1e-4, "train.beta1": 0.0, "train.negatives": "data",
-    },
-}
-
-_BOLTZMANN = {
-    "train.objective": "cd", "sampler.schedule": "constant", "sampler.steps": 1, "sampler.sample_steps": 1000,
-    "sampler.grad_clip": 0.0, "train.negatives": "buffer", "train.lr": 5e-3, "train.beta1": 0.9,
-    "train.lr_decay": 1.0, "train.batch_size": 100, "train.binarize": "threshold", "model.hidden": [200],
-}
-PRESETS.update({
-    "rbm": {**_BOLTZMANN, "model.family": "rbm"},
-    "hopfield": {**_BOLTZMANN, "model.family": "hopfield", "train.lr": 1e-3},
-    "sparse-rbm": {**_BOLTZMANN, "model.family": "sparse-rbm", "train.l1": 2e-4},
-    "dbm": {**_BOLTZMANN, "model.family": "dbm", "model.hidden": [200, 200], "train.pretrain_epochs": 1.0,
-            "train.lr": 2e-3},
-})
-
-
-_BASELINE = {"train.objective": "cd", "sampler.schedule": "constant", "train.lr": 1e-3, "train.beta1": 0.9,
-             "train.batch_size": 128, "sampler.temperature": 1.0}
-PRESETS.update({
-    "vae": {**_BASELINE, "model.family": "vae", "model.hidden": [400], "model.latent": 20},
-    "flow": {**_BASELINE, "model.family": "flow", "model.hidden": [256], "model.coupling_layers": 8,
-             "train.max_grad_norm": 100.0},
-})
+#: Every family package's recipes (its ``RECIPES``), in the order the studio lists the families.
+PRESETS: dict[str, dict] = {name: recipe for package in PACKAGES for name, recipe in package.RECIPES.items()}
 
 
 def family_preset(name: str) -> str:

@@ -11,6 +11,15 @@ from ..family import Family
 from .base import prior_draw_chain
 from .trainer import LikelihoodTrainer, baseline_parameters, build_baseline
 
+_RECIPE = {"train.objective": "cd", "sampler.schedule": "constant", "train.lr": 1e-3, "train.beta1": 0.9,
+           "train.batch_size": 128, "sampler.temperature": 1.0}
+#: Recipes (presets.py): maximum likelihood with Adam.
+RECIPES: dict[str, dict] = {
+    "vae": {**_RECIPE, "model.family": "vae", "model.hidden": [400], "model.latent": 20},
+    "flow": {**_RECIPE, "model.family": "flow", "model.hidden": [256], "model.coupling_layers": 8,
+             "train.max_grad_norm": 100.0},
+}
+
 CHART_LABELS = {"vae": ("−ELBO(data)", "−ELBO(samples)"), "flow": ("−log p(data)", "−log p(samples)")}
 
 

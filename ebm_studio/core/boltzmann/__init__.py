@@ -6,6 +6,20 @@ from ..family import Family
 from .gibbs import gibbs_sample_chain
 from .trainer import BoltzmannTrainer, boltzmann_parameters, build_boltzmann
 
+_RECIPE = {
+    "train.objective": "cd", "sampler.schedule": "constant", "sampler.steps": 1, "sampler.sample_steps": 1000,
+    "sampler.grad_clip": 0.0, "train.negatives": "buffer", "train.lr": 5e-3, "train.beta1": 0.9,
+    "train.lr_decay": 1.0, "train.batch_size": 100, "train.binarize": "threshold", "model.hidden": [200],
+}
+#: Recipes (presets.py): PCD-1 with Adam and a power-law decaying rate, sampled by 1000 Gibbs sweeps.
+RECIPES: dict[str, dict] = {
+    "rbm": {**_RECIPE, "model.family": "rbm"},
+    "hopfield": {**_RECIPE, "model.family": "hopfield", "train.lr": 1e-3},
+    "sparse-rbm": {**_RECIPE, "model.family": "sparse-rbm", "train.l1": 2e-4},
+    "dbm": {**_RECIPE, "model.family": "dbm", "model.hidden": [200, 200], "train.pretrain_epochs": 1.0,
+            "train.lr": 2e-3},
+}
+
 
 def chart_labels(cfg) -> tuple[str, str]:
     """The record's two energies are free energies (see ``trainer``)."""

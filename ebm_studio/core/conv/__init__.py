@@ -17,6 +17,22 @@ from .dsm import DSMTrainer
 from .energy import build_conv_energy
 from .sampler import langevin_sample_chain
 
+#: Recipes (presets.py): DSM, the default, needs no override; two contrastive-divergence recipes.
+RECIPES: dict[str, dict] = {
+    "dsm": {},
+    "cd-uva": {
+        "train.objective": "cd", "sampler.schedule": "constant", "model.width": 16, "sampler.steps": 60,
+        "sampler.step_size": 10.0, "sampler.noise": 0.005, "sampler.grad_clip": 0.03, "train.alpha": 0.1,
+        "train.lr": 1e-4, "train.beta1": 0.0, "train.negatives": "buffer", "train.buffer_size": 8192,
+        "train.reinit_prob": 0.05, "train.data_noise": 0.005, "sampler.sample_steps": 256,
+    },
+    "cd-seed": {
+        "train.objective": "cd", "sampler.schedule": "constant", "model.width": 16, "sampler.steps": 20,
+        "sampler.step_size": 10.0, "sampler.noise": 0.005, "sampler.grad_clip": 0.03, "train.alpha": 0.1,
+        "train.lr": 1e-4, "train.beta1": 0.0, "train.negatives": "data",
+    },
+}
+
 CHART_LABELS = {
     "cd": ("E(data)", "E(samples)"),
     "dsm": ("E(clean data)", "E(noised data)"),
