@@ -1,9 +1,5 @@
-"""Contrastive divergence for the convolutional energy, negatives by Langevin dynamics.
-
-Negatives come from the data batch (CD), uniform noise, or a persistent replay buffer (PCD) whose
-chains are re-initialised at noise with probability ``train.reinit_prob`` (the recipe of the UvA
-deep-learning tutorial 8 / Du & Mordatch 2019).
-"""
+"""Contrastive divergence for the conv energy (``train.objective = "cd"``), with negatives from the
+data (CD), noise, or a replay buffer (PCD, the UvA tutorial 8 / Du & Mordatch 2019 recipe)."""
 
 from __future__ import annotations
 

@@ -9,13 +9,13 @@ Why each figure exists is in :mod:`.metrics`; what real digits, noise, blanks an
 """
 
 from .metrics import (
-                      QualityMeter,
-                      QualityReport,
-                      as_sample_tensor,
-                      classifier_info,
-                      coverage_bits,
-                      frechet_distance,
-                      load_meter,
+    QualityMeter,
+    QualityReport,
+    as_sample_tensor,
+    classifier_info,
+    coverage_bits,
+    frechet_distance,
+    load_meter,
 )
 
 __all__ = ["QualityMeter", "QualityReport", "as_sample_tensor", "classifier_info", "coverage_bits",
