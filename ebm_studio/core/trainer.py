@@ -23,8 +23,8 @@ from torch import nn
 from .config import RunConfig
 from .device import resolve_device
 from .divergence import DivergenceGuard
-from .errors import DeviceError
 from .energy import ConvEnergy
+from .errors import OutOfMemory
 from .langevin import langevin_chain, langevin_samples, uniform_noise
 from .precision import autocast, autocast_dtype
 
@@ -168,7 +168,7 @@ class StepTrainer:
                         or "can't allocate memory" in str(exc)):  # the CPU allocator's RuntimeError
                     raise
                 if self.batch_size <= 1:
-                    raise DeviceError("the device ran out of memory even with a batch of 1 image") from None
+                    raise OutOfMemory("the device ran out of memory even with a batch of 1 image") from None
             self.optimizer.zero_grad(set_to_none=True)
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
