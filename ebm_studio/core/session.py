@@ -26,9 +26,10 @@ import torch
 
 from .checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, MetricsLog, load_run, resume_trainer, save_run
 from .config import RunConfig, load_config, save_config
-from .data import load_dataset
+from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError, OutOfMemory
 from .families import build_model, make_trainer
+from .run_lock import RunLock
 from .stop_signals import critical_section
 from .trainer import CSV_FIELDS, TrainRecord
 
@@ -155,7 +156,8 @@ def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
 class TrainingSession:
     def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
                  device: torch.device | str | None = None, data: torch.Tensor | None = None,
-                 autosave_minutes: float = AUTOSAVE_MINUTES, init_model: torch.nn.Module | None = None):
+                 autosave_minutes: float = AUTOSAVE_MINUTES, init_model: torch.nn.Module | None = None,
+                 fresh_optimizer: bool = False):
         """``init_model``: start from these weights instead of a fresh model (transfer / fine-tuning);
         its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure).
         ``autosave_minutes``: 0 turns autosaves (and the first checkpoint) off; explicit saves remain."""
@@ -164,6 +166,8 @@ class TrainingSession:
         self.paused_by_divergence = False
         self.restored_step: int | None = None  # set when a failed step left broken weights that were restored
         self.restarted = False  # resumed a run killed before its first checkpoint: it starts again from its config
+        self.notice: str | None = None  # something the user should be told (a fresh optimiser, a log set aside)
+        self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None else None  # one writer per run
         if resume:
             if self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists():
                 raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
@@ -174,7 +178,8 @@ class TrainingSession:
             cfg = run.config
             self.cfg = cfg
             self.data = data if data is not None else self._load_data(cfg)
-            self.trainer = resume_trainer(run, self.data, device=device)
+            self.trainer = resume_trainer(run, self.data, device=device, fresh_optimizer=fresh_optimizer)
+            self.notice = run.notice
         else:
             self.cfg = cfg.copy().validate()
             self._begin_run_dir()
@@ -191,6 +196,8 @@ class TrainingSession:
         self.log = MetricsLog(self.run_dir / METRICS_FILE, CSV_FIELDS) if self.run_dir else None
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
+            if self.log.problem:
+                self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
         self._last_save = time.monotonic()
         if not resume and self.run_dir is not None and self.autosave_minutes > 0:
             self.save()  # the first checkpoint (step 0): from now on the run opens and resumes
@@ -215,7 +222,7 @@ class TrainingSession:
     @staticmethod
     def _load_data(cfg: RunConfig) -> torch.Tensor:
         d = cfg.data
-        return load_dataset(d.source, "train", d.digits, d.limit).images
+        return load_dataset(d.source, "train", d.digits, d.limit, min_images=MIN_TRAINING_IMAGES).images
 
     def steps(self, budget: Budget, should_stop: Callable[[], bool] = lambda: False,
               clock: Callable[[], float] | None = None) -> Iterator[SessionStep]:
@@ -296,3 +303,8 @@ class TrainingSession:
             save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
         self._last_save = time.monotonic()
         return target
+
+    def close(self) -> None:
+        """Let another process write the run (the lock is also released when this process ends)."""
+        if self.lock is not None:
+            self.lock.release()
