@@ -16,7 +16,7 @@ def test_core_imports_no_qt():
 
     import ebm_studio.core as core
 
-    modules = CORE_MODULES + [f"ebm_studio.core.{m.name}" for m in pkgutil.walk_packages(core.__path__)]
+    modules = CORE_MODULES + [m.name for m in pkgutil.walk_packages(core.__path__, prefix="ebm_studio.core.")]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
