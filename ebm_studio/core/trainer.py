@@ -23,7 +23,7 @@ from torch import nn
 from .config import RunConfig
 from .device import resolve_device
 from .divergence import DivergenceGuard
-from .errors import DeviceError
+from .errors import OutOfMemory
 
 
 @dataclass
@@ -164,7 +164,7 @@ class StepTrainer:
                         or "can't allocate memory" in str(exc)):  # the CPU allocator's RuntimeError
                     raise
                 if self.batch_size <= 1:
-                    raise DeviceError("the device ran out of memory even with a batch of 1 image") from None
+                    raise OutOfMemory("the device ran out of memory even with a batch of 1 image") from None
             self.optimizer.zero_grad(set_to_none=True)
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
