@@ -3,11 +3,7 @@ score matching (with an optional contrastive phase on its own sampler's chains) 
 divergence, sampled by Langevin dynamics (the ancestral predictor-corrector sampler by default),
 steerable to a digit by a class guide. Plain PyTorch, no Qt.
 
-Modules: ``energy`` (the net and how a config builds it), ``gaussian_prior`` / ``mixture_prior``
-(the exact base energy it adds a residual to), ``schedules`` (the sigma ladder and the steps on it),
-``gradient`` (E and dE/dx), ``langevin`` (the chain), ``compiled`` (its torch.compile'd step),
-``sampler`` (the run's schedule as a chain), ``dsm`` and ``cd_trainer`` (the two objectives),
-``chain_pool`` (the contrastive phase's chains), ``guidance`` (the class guide).
+Its modules, one idea each, are listed in ARCHITECTURE.md.
 """
 
 from ..family import Family
