@@ -37,6 +37,7 @@ COMPILE_CHOICES = ("auto", "on", "off")  # see compiled.py
 #: The [model] keys each model family uses besides ``family``, by family name. The composition root
 #: (``families.py``) registers every family's record here (:func:`register_family`), so the names are
 #: listed once, in the families' own packages; a run's config.toml holds only its family's keys.
+#: (Every caller that builds or loads a model imports the root, so the check below always has them.)
 MODEL_FIELDS: dict[str, tuple[str, ...]] = {}
 #: Each family's estimate of a model's parameter count from its [model] sizes (limits.check_model_size).
 PARAMETER_ESTIMATES: dict[str, Callable[[Any], int]] = {}
