@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .checkpoint import LoadedRun, load_run
 from .errors import CheckpointError
-from .resources import PRETRAINED_DIR
+from .resources import PRETRAINED_DIR, require
 
 DEFAULT_PRETRAINED = "conv"
 
@@ -28,6 +28,7 @@ def open_model(spec: str | Path, device="cpu") -> LoadedRun:
         name = s.partition(":")[2] or DEFAULT_PRETRAINED
         path = pretrained_path(name)
         if not (path / "model.safetensors").exists():
+            require("pretrained")  # the whole folder gone: a broken installation, said so
             have = ", ".join(available_pretrained()) or "none"
             raise CheckpointError(f"no pretrained model named {name!r} (available: {have})")
         return load_run(path, device=device)
