@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from ..core.config import FAMILIES
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
-from .train import print_record
+from .train import drive
 
 
 def register(sub) -> None:
@@ -102,13 +101,8 @@ def train_for_comparison(family: str, out: Path, minutes: float, seed: int, devi
     session = TrainingSession(cfg, run_dir=run_dir, autosave_minutes=5.0)
     if not quiet:
         print(f"training {family} for {minutes:g} min -> {run_dir}", file=sys.stderr)
-    t0, last = time.monotonic(), 0.0
     try:
-        for record in session.run(Budget(minutes=minutes)):
-            now = time.monotonic()
-            if not quiet and now - last > 5.0:
-                last = now
-                print_record(record, now - t0)
+        drive(session, Budget(minutes=minutes), f"train {family}", quiet)
     finally:
         session.save()
     (run_dir / "compare.done").write_text(f"{minutes}\n")

@@ -17,6 +17,7 @@ from typing import Any
 from ..core.config import FAMILIES
 from .config_set import add_set
 from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
+from .progress import Progress
 
 #: Keys a resumed run may change: the schedule of the rest of its training, not what it is.
 LIVE_KEYS = ("train.lr", "train.lr_anneal", "train.contrast", "train.contrast_phase")
@@ -189,17 +190,8 @@ def train(session, budget, out: Path, quiet: bool) -> int:
     if not quiet:
         print(f"training {session.cfg.model.family} on {len(session.data)} images, "
               f"device {describe_device(tr.device)}, from step {tr.step} -> {out}", file=sys.stderr)
-    t0 = time.monotonic()
-    last_print = 0.0
-    record = None
     try:
-        for record in session.run(budget, should_stop=lambda: stop["flag"]):
-            if record.event:
-                print(f"\n[step {record.step}] {record.event}", file=sys.stderr)
-            now = time.monotonic()
-            if not quiet and (now - last_print > 0.5):
-                last_print = now
-                print_record(record, now - t0)
+        drive(session, budget, "train", quiet, should_stop=lambda: stop["flag"])
     except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
         pass
     finally:
@@ -207,18 +199,36 @@ def train(session, budget, out: Path, quiet: bool) -> int:
         signal.signal(signal.SIGTERM, old_term)
         session.save()
     if not quiet:
-        if record is not None:
-            print_record(record, time.monotonic() - t0)
         state = "stopped" if stop["flag"] else "paused after a divergence" if session.paused_by_divergence else "done"
-        print(f"\n{state}: saved {out} at step {tr.step}", file=sys.stderr)
+        print(f"{state}: saved {out} at step {tr.step}", file=sys.stderr)
     return 0
 
 
+def drive(session, budget, desc: str, quiet: bool, should_stop=lambda: False):
+    """Run ``session.run(budget)`` with a progress bar in the budget's own unit (steps, or seconds
+    for a wall-clock budget); divergence events are written above it. Returns the last record."""
+    tr = session.trainer
+    if budget.steps is not None:
+        total, unit = budget.steps, "step"
+    elif budget.minutes is not None:
+        total, unit = max(1, round(budget.minutes * 60.0)), "s"
+    else:
+        total, unit = max(1, round((budget.epochs or 1.0) * tr.steps_per_epoch)), "step"
+    t0, done, record = time.monotonic(), 0, None
+    with Progress(desc, total=total, unit=unit, quiet=quiet, rate=unit != "s") as bar:
+        for record in session.run(budget, should_stop=should_stop):
+            done += 1
+            if record.event:
+                bar.write(f"[step {record.step}] {record.event}")
+            if unit == "s":
+                elapsed = time.monotonic() - t0
+                bar.update(min(total, round(elapsed)), postfix=f"{done / max(elapsed, 1e-9):.1f} step/s  "
+                                                               f"{format_record(record)}")
+            else:
+                bar.update(done, postfix=format_record(record))
+    return record
+
+
 def format_record(r) -> str:
-    return (f"step {r.step:6d}  epoch {r.epoch:6.2f}  loss {r.loss:+.4f}  |grad| {r.grad_norm:.3g}  "
+    return (f"step {r.step}  epoch {r.epoch:.2f}  loss {r.loss:+.4f}  |grad| {r.grad_norm:.3g}  "
             f"E(data) {r.e_data:+.3f}  E(samples) {r.e_samples:+.3f}")
-
-
-def print_record(r, elapsed: float) -> None:
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(f"{format_record(r)}  {elapsed:6.0f}s", end=end, file=sys.stderr, flush=True)
