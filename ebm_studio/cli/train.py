@@ -62,6 +62,11 @@ def register(sub) -> None:
     add_set(t)
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.add_argument("--autosave-minutes", type=finite_float, default=5.0, help="autosave period (0 = off)")
+    t.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
+                   help="write TensorBoard event files to OUT/tensorboard (default: when tensorboardX is installed, "
+                        "pip install 'ebm-studio[tensorboard]'); view with: tensorboard --logdir OUT")
+    t.add_argument("--images-every", type=nonneg_int, default=1000, metavar="STEPS",
+                   help="with TensorBoard: a grid of 16 samples every this many steps (0 = none)")
     add_quiet(t)
     t.set_defaults(run=_run)
 
@@ -115,18 +120,24 @@ def _run(args: argparse.Namespace) -> int:
         budget = Budget(epochs=1.0)
     else:
         budget = Budget(steps=args.steps, epochs=args.epochs, minutes=args.minutes)
+    events = {"tensorboard": args.tensorboard is not False}
     if args.resume:
         fixed = [k for k in flags if k.startswith(("model.", "data."))]  # other flags: ignored, as always
         fixed += [k for k, _ in args.assignments if k not in LIVE_KEYS]
         session = resume_session(args.out, overrides, device=args.device, autosave_minutes=args.autosave_minutes,
-                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed))
+                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed), **events)
     else:
         session = new_session(args.out, overrides, config=args.config, preset=args.preset, family=args.model,
-                              init_from=args.init_from, autosave_minutes=args.autosave_minutes)
+                              init_from=args.init_from, autosave_minutes=args.autosave_minutes, **events)
+    session.events.images_every = args.images_every
+    if args.tensorboard and not session.events.enabled:
+        print("note: --tensorboard needs tensorboardX (pip install 'ebm-studio[tensorboard]'); "
+              "writing metrics.csv only", file=sys.stderr)
     return train(session, budget, args.out, quiet=args.quiet)
 
 
-def resume_session(out: Path, overrides: dict, device: str | None, autosave_minutes: float, changes_identity: bool):
+def resume_session(out: Path, overrides: dict, device: str | None, autosave_minutes: float, changes_identity: bool,
+                   tensorboard: bool = True):
     from ..core.config import RunConfig
     from ..core.device import configure_threads
     from ..core.errors import ConfigError
@@ -137,7 +148,7 @@ def resume_session(out: Path, overrides: dict, device: str | None, autosave_minu
     if changes_identity:
         raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
     session = TrainingSession(RunConfig(), run_dir=out, resume=True, device=resolve(device),
-                              autosave_minutes=autosave_minutes)
+                              autosave_minutes=autosave_minutes, tensorboard=tensorboard)
     live = {k: v for k, v in overrides.items() if k in LIVE_KEYS}
     if live:
         session.trainer.update_settings(session.cfg.with_overrides(**live))  # saved from trainer.cfg
@@ -145,7 +156,7 @@ def resume_session(out: Path, overrides: dict, device: str | None, autosave_minu
 
 
 def new_session(out: Path, overrides: dict, config: Path | None, preset: str | None, family: str | None,
-                init_from: str | None, autosave_minutes: float):
+                init_from: str | None, autosave_minutes: float, tensorboard: bool = True):
     from ..core.config import RunConfig, load_config
     from ..core.device import configure_threads
     from ..core.errors import ConfigError
@@ -169,7 +180,8 @@ def new_session(out: Path, overrides: dict, config: Path | None, preset: str | N
         source = open_model(init_from)
         cfg = transfer_config(source.config, cfg)
         init_model = source.model
-    return TrainingSession(cfg, run_dir=out, device=None, autosave_minutes=autosave_minutes, init_model=init_model)
+    return TrainingSession(cfg, run_dir=out, device=None, autosave_minutes=autosave_minutes, init_model=init_model,
+                           tensorboard=tensorboard)
 
 
 def train(session, budget, out: Path, quiet: bool) -> int:
@@ -197,7 +209,10 @@ def train(session, budget, out: Path, quiet: bool) -> int:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-        session.save()
+        try:
+            session.save()
+        finally:
+            session.close()  # the event log and the run's lock
     if not quiet:
         state = "stopped" if stop["flag"] else "paused after a divergence" if session.paused_by_divergence else "done"
         print(f"{state}: saved {out} at step {tr.step}", file=sys.stderr)

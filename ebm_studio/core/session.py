@@ -17,7 +17,8 @@ from .checkpoint import CONFIG_FILE, METRICS_FILE, MetricsLog, load_run, resume_
 from .config import RunConfig
 from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError
-from .families import build_model, make_trainer
+from .event_log import EventLog
+from .families import build_model, draw_from_noise, make_trainer
 from .run_lock import RunLock
 from .trainer import CSV_FIELDS, TrainRecord
 
@@ -104,7 +105,7 @@ class TrainingSession:
     def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
                  device: torch.device | str | None = None, data: torch.Tensor | None = None,
                  autosave_minutes: float = 5.0, init_model: torch.nn.Module | None = None,
-                 fresh_optimizer: bool = False):
+                 fresh_optimizer: bool = False, tensorboard: bool = True):
         """``init_model``: start from these weights instead of a fresh model (transfer / fine-tuning);
         its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -137,6 +138,7 @@ class TrainingSession:
             self.log.truncate_after(self.trainer.step)
             if self.log.problem:
                 self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
+        self.events = EventLog(self.run_dir, enabled=tensorboard)  # TensorBoard beside metrics.csv (if installed)
         self._last_save = time.monotonic()
         self.paused_by_divergence = False
 
@@ -170,6 +172,9 @@ class TrainingSession:
     def record(self, record: TrainRecord) -> None:
         if self.log is not None:
             self.log.append(record.as_dict())
+        self.events.log_records([record.as_dict()])
+        if self.events.image_due(record.step):
+            self.events.log_images("samples", _preview(self.trainer, record.step), record.step)
 
     def maybe_autosave(self) -> bool:
         if self.run_dir is None or self.autosave_minutes <= 0:
@@ -186,6 +191,7 @@ class TrainingSession:
         save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
         if self.log is not None and target == self.run_dir:
             self.log.flush()
+            self.events.flush()
         elif self.log is not None:
             copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
             copy.rows = list(self.log.rows)
@@ -195,5 +201,14 @@ class TrainingSession:
 
     def close(self) -> None:
         """Let another process write the run (the lock is also released when this process ends)."""
+        self.events.close()
         if self.lock is not None:
             self.lock.release()
+
+
+def _preview(trainer, seed: int, n: int = 16) -> torch.Tensor:
+    """A few samples for the event log, drawn without touching the global random state (so a run
+    with TensorBoard on trains exactly as one with it off)."""
+    devices = [trainer.device] if torch.device(trainer.device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return draw_from_noise(trainer.export_model(), trainer.cfg, n, seed=seed, device=trainer.device)
