@@ -38,7 +38,7 @@ def register(sub) -> None:
                     help="noise-conditional models: start the chain at this noise level (default: the model's "
                          "sigma_max, i.e. draw the free pixels from scratch)")
     _common(ip)
-    ip.set_defaults(run=lambda a: inpaint(a.model, a.image, a.mask, a.out, a.anneal_from, a.steps, a.seed,
+    ip.set_defaults(handler=lambda a: inpaint(a.model, a.image, a.mask, a.out, a.anneal_from, a.steps, a.seed,
                                           a.device, a.quiet))
 
     dn = sub.add_parser("denoise", help="remove Gaussian noise of a known level from digit images",
@@ -46,7 +46,7 @@ def register(sub) -> None:
     dn.add_argument("model", help="run directory, checkpoint, or 'pretrained'")
     dn.add_argument("--sigma", required=True, type=positive_float, help="standard deviation of the images' noise")
     _common(dn)
-    dn.set_defaults(run=lambda a: denoise(a.model, a.image, a.out, a.sigma, a.steps, a.seed, a.device, a.quiet))
+    dn.set_defaults(handler=lambda a: denoise(a.model, a.image, a.out, a.sigma, a.steps, a.seed, a.device, a.quiet))
 
 
 def _common(p: argparse.ArgumentParser) -> None:

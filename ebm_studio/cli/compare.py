@@ -33,7 +33,7 @@ def register(sub) -> None:
     cp.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     cp.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     add_quiet(cp, help="no training progress")
-    cp.set_defaults(run=lambda a: compare(a.models, a.train_minutes, a.families, a.out, a.n, a.seed, a.device,
+    cp.set_defaults(handler=lambda a: compare(a.models, a.train_minutes, a.families, a.out, a.n, a.seed, a.device,
                                           as_json=a.json, quiet=a.quiet))
 
 

@@ -25,7 +25,7 @@ def register(sub) -> None:
     e.add_argument("--ais-betas", type=positive_int, default=10000,
                    help="RBM families: intermediate temperatures of annealed importance sampling")
     add_quiet(e)
-    e.set_defaults(run=_run)
+    e.set_defaults(handler=_run)
 
 
 def _run(a: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ def register(sub) -> None:
     gd.add_argument("--out", type=Path, help="directory to write guide.safetensors to (default: the run directory)")
     gd.add_argument("--seed", type=nonneg_int, default=0)
     add_quiet(gd)
-    gd.set_defaults(run=lambda a: guide(a.model, a.minutes, a.width, a.out, a.seed, a.quiet))
+    gd.set_defaults(handler=lambda a: guide(a.model, a.minutes, a.width, a.out, a.seed, a.quiet))
 
 
 def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, quiet: bool) -> int:
@@ -31,6 +31,7 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
     from ..core.errors import ConfigError, DataError
     from ..core.guidance import guide_accuracy, save_guide, train_guide
     from ..core.models_io import open_model
+    from ..core.run_archive import is_archive
 
     configure_threads()
     run = open_model(model)
@@ -38,6 +39,8 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
         raise ConfigError("class guides steer the convolutional EBM; this run is a " + run.config.model.family)
     if str(model).startswith("pretrained") and out is None:
         raise ConfigError("give --out: the shipped models' folder is not written to")
+    if is_archive(model) and out is None:
+        raise ConfigError("give --out: a run archive (.zip) is opened read-only")
     target = out or run.path
     d = run.config.data
     data = load_dataset(d.source, "train", d.digits, d.limit)

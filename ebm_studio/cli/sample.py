@@ -21,7 +21,7 @@ def register(sub) -> None:
     s.add_argument("--init", default="noise", help="'noise' (uniform) or an image file to start every chain from")
     s.add_argument("--grid", help="grid shape ROWSxCOLS for .png output (default: square)")
     add_quiet(s)
-    s.set_defaults(run=lambda a: sample(a.model, a.n, a.out, a.grid, SamplerOptions.from_args(a, init=a.init),
+    s.set_defaults(handler=lambda a: sample(a.model, a.n, a.out, a.grid, SamplerOptions.from_args(a, init=a.init),
                                         quiet=a.quiet))
 
     c = sub.add_parser("chain", help="export the evolution of chains as a film strip (.png) or animation (.gif)")
@@ -32,7 +32,7 @@ def register(sub) -> None:
     c.add_argument("--init", default="noise", help="'noise' or an image file")
     add_sampler_args(c)
     add_quiet(c)
-    c.set_defaults(run=_run_chain)
+    c.set_defaults(handler=_run_chain)
 
 
 def _run_chain(a: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ def register(sub) -> None:
     t.add_argument("--images-every", type=nonneg_int, default=1000, metavar="STEPS",
                    help="with TensorBoard: a grid of 16 samples every this many steps (0 = none)")
     add_quiet(t)
-    t.set_defaults(run=_run)
+    t.set_defaults(handler=_run)
 
 
 def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:

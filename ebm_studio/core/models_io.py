@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checkpoint import LoadedRun, load_run
+from .checkpoint import LoadedRun
 from .errors import CheckpointError
 from .resources import PRETRAINED_DIR, require
+from .run_archive import load_run
 
 DEFAULT_PRETRAINED = "conv"
 
