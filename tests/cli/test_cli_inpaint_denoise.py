@@ -46,6 +46,12 @@ def test_denoise_brings_noisy_digits_closer_to_the_clean_ones(tmp_path, digits):
                  "--out", str(out), "--steps", "41", "--quiet"]) == 0
     denoised = np.load(out)
     assert ((denoised - digits) ** 2).mean() < 0.3 * ((noisy - digits) ** 2).mean()
+    # the mean of several chains per image: one result per image still, not one per chain
+    assert main(["denoise", "pretrained", "--image", str(tmp_path / "noisy.npy"), "--sigma", "0.3", "--chains", "3",
+                 "--out", str(out), "--steps", "41", "--quiet"]) == 0
+    averaged = np.load(out)
+    assert averaged.shape == (3, 28, 28) and not np.array_equal(averaged, denoised)
+    assert ((averaged - digits) ** 2).mean() < 0.3 * ((noisy - digits) ** 2).mean()
 
 
 def test_canvas_commands_refuse_what_they_cannot_do(tmp_path, capsys, digits):
