@@ -25,6 +25,9 @@ from ..core.baselines import BASELINE_FAMILIES
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
 from .progress import Progress
 
+#: denoise's default chain length: a short ladder from the input's noise level denoised better than
+#: longer ones (figures: README, "inpaint and denoise, measured"; benchmarks/canvas_cli.py)
+DENOISE_STEPS = 21
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -37,7 +40,7 @@ def register(sub) -> None:
     ip.add_argument("--anneal-from", type=positive_float, metavar="SIGMA",
                     help="noise-conditional models: start the chain at this noise level (default: the model's "
                          "sigma_max, i.e. draw the free pixels from scratch)")
-    _common(ip)
+    _common(ip, "chain steps (default: the model's own ladder; 200 for a Boltzmann machine)")
     ip.set_defaults(handler=lambda a: inpaint(a.model, a.image, a.mask, a.out, a.anneal_from, a.steps, a.seed,
                                           a.device, a.quiet))
 
@@ -49,15 +52,15 @@ def register(sub) -> None:
                     help="average K chains per image: one chain is a sample of the clean digit given the noisy one "
                          "(sharp, but off by about twice the posterior variance); their mean tends to the "
                          "least-squares estimate (default 1, as the canvas)")
-    _common(dn)
+    _common(dn, f"chain steps (default {DENOISE_STEPS}: from a small noise level a short ladder denoises best)")
     dn.set_defaults(handler=lambda a: denoise(a.model, a.image, a.out, a.sigma, a.steps, a.seed, a.device, a.quiet,
                                               chains=a.chains))
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, steps_help: str) -> None:
     p.add_argument("--image", required=True, type=Path, help="an image file, a folder of them, or a .npy (N, 28, 28)")
     p.add_argument("--out", required=True, type=Path, help=".npy, .png (one image) or a folder (one PNG per image)")
-    p.add_argument("--steps", type=positive_int, help="chain steps (default: the model's own ladder; 200 otherwise)")
+    p.add_argument("--steps", type=positive_int, help=steps_help)
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed")
     p.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     add_quiet(p)
@@ -90,8 +93,8 @@ def denoise(model: str, image: Path, out: Path, sigma: float, steps: int | None,
     if run.config.sampler.schedule not in ("annealed", "ancestral"):
         print(f"note: a {run.config.model.family} has no noise levels; --sigma is not used, the chain simply runs "
               "from the noisy images (few --steps keep them close)", file=sys.stderr)
-    result = complete(run.model, run.config, images, None, anneal_from=sigma, steps=steps, seed=seed, quiet=quiet,
-                      desc="denoise", seed_is_noisy=True, chains=chains)
+    result = complete(run.model, run.config, images, None, anneal_from=sigma, steps=steps or DENOISE_STEPS,
+                      seed=seed, quiet=quiet, desc="denoise", seed_is_noisy=True, chains=chains)
     save_results(out, names, result)
     print(f"wrote {len(result)} denoised image(s) to {out}", file=sys.stderr)
     return 0
