@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.config import FAMILIES
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
+from .progress import Progress
 from .train import drive
 
 
@@ -69,11 +70,11 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
         entries.append((f"{family} ({train_minutes:g} min)", run.model, run.config, run.path))
     rows = []
     for name, model, cfg, path in entries:
-        if not quiet:
-            print(f"sampling {n} from {name}…", file=sys.stderr)
         steps, minutes = training_record(path if path.is_dir() else None)
-        row, samples = score_model(name, model, cfg, meter, n=n, seed=seed, device=device,
-                                   train_steps=steps, train_minutes=minutes)
+        with Progress(f"sample {name}", total=0, quiet=quiet) as bar:
+            row, samples = score_model(name, model, cfg, meter, n=n, seed=seed, device=device, train_steps=steps,
+                                       train_minutes=minutes,
+                                       progress=lambda done, total: bar.update(done, total=total))
         rows.append(row)
         if out is not None:
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
