@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.baselines import BASELINE_FAMILIES
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
 from .progress import Progress
 
@@ -75,7 +74,7 @@ def inpaint(model: str, image: Path, mask: Path, out: Path, anneal_from: float |
     if len(masks) not in (1, len(images)):
         raise DataError(f"{mask}: {len(masks)} masks for {len(images)} images (give one, or one per image)")
     _check_out(out, len(images))
-    run = _open(model, device)
+    run = _open(model, device, clamp=True)
     s = run.config.sampler
     top = anneal_from if anneal_from is not None else s.sigma_max
     result = complete(run.model, run.config, images, masks > 0.5, anneal_from=top, steps=steps, seed=seed,
@@ -117,17 +116,20 @@ def complete(model, cfg, images: np.ndarray, mask: np.ndarray | None, anneal_fro
     return final.mean(1).astype(np.float32)
 
 
-def _open(model: str, device_name: str):
+def _open(model: str, device_name: str, clamp: bool = False):
     from ..core.device import configure_threads, resolve_device
     from ..core.errors import ConfigError
+    from ..core.families import family
     from ..core.models_io import open_model
 
     configure_threads()
     run = open_model(model, device=resolve_device(device_name))
-    family = run.config.model.family
-    if family in BASELINE_FAMILIES:
-        raise ConfigError(f"a {family} draws each sample from its latent prior in one pass; there is no chain to "
+    name = run.config.model.family
+    if not family(name).has_chain:
+        raise ConfigError(f"a {name} draws each sample from its latent prior in one pass; there is no chain to "
                           "clamp or to start from an image (use an energy model)")
+    if clamp and not family(name).clampable:
+        raise ConfigError(f"a {name}'s chain cannot hold pixels fixed: it cannot inpaint")
     run.model = run.model.float()
     return run
 

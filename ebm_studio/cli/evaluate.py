@@ -91,9 +91,9 @@ def likelihood_figures(run, ais_betas: int, seed: int, quiet: bool = False) -> d
     """Boltzmann machines: test log-likelihood by annealed importance sampling (a lower bound for a
     DBM) with its standard error, and reconstruction / denoising error rates, on MNIST-test
     binarised the way the model was trained (stochastically: one fixed draw, as in the literature)."""
-    from ..core.boltzmann import BOLTZMANN_FAMILIES
+    from ..core.families import family
 
-    if run.config.model.family not in BOLTZMANN_FAMILIES:
+    if not family(run.config.model.family).ais:
         return {}
     import torch
 

@@ -2,19 +2,20 @@
 
 Flags map one-to-one onto config keys (``--lr`` is ``train.lr``), ``--set KEY=VALUE`` reaches every
 other key. Ctrl-C or SIGTERM stops after the current step and saves the run; a second one stops
-at once (the weights only change at the very end of a step, so what is saved is still sound).
+at once (the weights only change at the very end of a step, so what is saved is still sound), but
+never in the middle of a save: signals during a save wait for it (core/stop_signals.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..core.config import FAMILIES
+from ..core.families import family_names
 from .config_set import add_set
 from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
 from .progress import Progress
@@ -30,7 +31,8 @@ def register(sub) -> None:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
+    t.add_argument("--model", choices=list(family_names()),
+                   help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--prior-components", type=positive_int, metavar="K",
@@ -61,7 +63,8 @@ def register(sub) -> None:
                         "the learning rate (0 = throughout; also with --resume)")
     add_set(t)
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
-    t.add_argument("--autosave-minutes", type=finite_float, default=5.0, help="autosave period (0 = off)")
+    t.add_argument("--autosave-minutes", type=finite_float, default=1.0,  # core.session.AUTOSAVE_MINUTES
+                   help="autosave period in minutes of training: a kill loses at most this much (default 1; 0 = off)")
     t.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
                    help="write TensorBoard event files to OUT/tensorboard (default: when tensorboardX is installed, "
                         "pip install 'ebm-studio[tensorboard]'); view with: tensorboard --logdir OUT")
@@ -187,41 +190,32 @@ def new_session(out: Path, overrides: dict, config: Path | None, preset: str | N
 def train(session, budget, out: Path, quiet: bool) -> int:
     """Drive the session's step generator to the budget's end or a signal, then save."""
     from ..core.device import describe_device
+    from ..core.stop_signals import StopSignals
 
-    stop = {"flag": False}
-
-    def on_signal(signum, frame):
-        """First Ctrl-C / SIGTERM: stop after the current step. A second one: stop now."""
-        if stop["flag"]:
-            raise KeyboardInterrupt
-        stop["flag"] = True
-
-    old_int = signal.signal(signal.SIGINT, on_signal)
-    old_term = signal.signal(signal.SIGTERM, on_signal)
     tr = session.trainer
     if not quiet:
         print(f"training {session.cfg.model.family} on {len(session.data)} images, "
               f"device {describe_device(tr.device)}, from step {tr.step} -> {out}", file=sys.stderr)
-    try:
-        drive(session, budget, "train", quiet, should_stop=lambda: stop["flag"])
-    except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
-        pass
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+    with StopSignals() as stop:
         try:
-            session.save()
+            with stop.interruptible():
+                drive(session, budget, "train", quiet, should_stop=lambda: stop.requested)
+        except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
+            pass
+        try:
+            session.save()  # still inside StopSignals: a signal now waits for the save to finish
         finally:
             session.close()  # the event log and the run's lock
     if not quiet:
-        state = "stopped" if stop["flag"] else "paused after a divergence" if session.paused_by_divergence else "done"
+        state = "stopped" if stop.requested else "paused after a divergence" if session.paused_by_divergence else "done"
         print(f"{state}: saved {out} at step {tr.step}", file=sys.stderr)
     return 0
 
 
 def drive(session, budget, desc: str, quiet: bool, should_stop=lambda: False):
-    """Run ``session.run(budget)`` with a progress bar in the budget's own unit (steps, or seconds
-    for a wall-clock budget); divergence events are written above it. Returns the last record."""
+    """Run ``session.steps(budget)`` with a progress bar in the budget's own unit (steps, or seconds
+    for a wall-clock budget); divergence events are written above it. Stops where the session asks
+    for a pause (``train.on_divergence = "pause"``: a command line cannot wait). Returns the last record."""
     tr = session.trainer
     if budget.steps is not None:
         total, unit = budget.steps, "step"
@@ -230,8 +224,10 @@ def drive(session, budget, desc: str, quiet: bool, should_stop=lambda: False):
     else:
         total, unit = max(1, round((budget.epochs or 1.0) * tr.steps_per_epoch)), "step"
     t0, done, record = time.monotonic(), 0, None
-    with Progress(desc, total=total, unit=unit, quiet=quiet, rate=unit != "s") as bar:
-        for record in session.run(budget, should_stop=should_stop):
+    bar = Progress(desc, total=total, unit=unit, quiet=quiet, rate=unit != "s")
+    with bar, closing(session.steps(budget, should_stop=should_stop)) as steps:
+        for step in steps:
+            record = step.record
             done += 1
             if record.event:
                 bar.write(f"[step {record.step}] {record.event}")
@@ -241,6 +237,8 @@ def drive(session, budget, desc: str, quiet: bool, should_stop=lambda: False):
                                                                f"{format_record(record)}")
             else:
                 bar.update(done, postfix=format_record(record))
+            if step.pause_requested:
+                break
     return record
 
 
