@@ -1,8 +1,9 @@
 """``ebm-studio``: the studio window with no sub-command, and its headless twin otherwise.
 
 One module per sub-command (``train``, ``sample``/``chain``, ``guide``, ``evaluate``, ``compare``,
-``info``), each with a ``register(subparsers)`` that adds its parser and sets ``run``, a function
-of the parsed arguments that calls the command with explicit arguments. Every user error (bad
+``info``, ``inpaint``/``denoise`` in canvas.py, ``export-run``), each with a ``register(subparsers)`` that adds
+its parser and sets ``handler``, a function of the parsed arguments that calls the command with
+explicit arguments. Every user error (bad
 argument, corrupt checkpoint, unreadable image, NaN hyper-parameter) is one line on stderr and
 exit status 2; Ctrl-C or SIGTERM during training saves the run and exits cleanly.
 """
@@ -13,9 +14,9 @@ import argparse
 import sys
 
 from ..core.errors import EbmStudioError
-from . import compare, evaluate, guide, info, sample, train
+from . import canvas, compare, evaluate, export_run, guide, info, sample, train
 
-COMMANDS = (train, sample, guide, evaluate, compare, info)
+COMMANDS = (train, sample, guide, evaluate, compare, info, canvas, export_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app()
     try:
-        return args.run(args) or 0
+        return args.handler(args) or 0
     except EbmStudioError as exc:
         print(f"ebm-studio {args.command}: error: {exc}", file=sys.stderr)
         return 2

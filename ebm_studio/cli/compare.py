@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from ..core.families import family_names
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
-from .train import print_record
+from .progress import Progress
+from .train import drive
 
 
 def register(sub) -> None:
@@ -34,7 +34,7 @@ def register(sub) -> None:
     cp.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     cp.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     add_quiet(cp, help="no training progress")
-    cp.set_defaults(run=lambda a: compare(a.models, a.train_minutes, a.families, a.out, a.n, a.seed, a.device,
+    cp.set_defaults(handler=lambda a: compare(a.models, a.train_minutes, a.families, a.out, a.n, a.seed, a.device,
                                           as_json=a.json, quiet=a.quiet))
 
 
@@ -70,11 +70,11 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
         entries.append((f"{family} ({train_minutes:g} min)", run.model, run.config, run.path))
     rows = []
     for name, model, cfg, path in entries:
-        if not quiet:
-            print(f"sampling {n} from {name}…", file=sys.stderr)
         steps, minutes = training_record(path if path.is_dir() else None)
-        row, samples = score_model(name, model, cfg, meter, n=n, seed=seed, device=device,
-                                   train_steps=steps, train_minutes=minutes)
+        with Progress(f"sample {name}", total=0, quiet=quiet) as bar:
+            row, samples = score_model(name, model, cfg, meter, n=n, seed=seed, device=device, train_steps=steps,
+                                       train_minutes=minutes,
+                                       progress=lambda done, total: bar.update(done, total=total))
         rows.append(row)
         if out is not None:
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
@@ -102,13 +102,8 @@ def train_for_comparison(family: str, out: Path, minutes: float, seed: int, devi
     session = TrainingSession(cfg, run_dir=run_dir, autosave_minutes=5.0)
     if not quiet:
         print(f"training {family} for {minutes:g} min -> {run_dir}", file=sys.stderr)
-    t0, last = time.monotonic(), 0.0
     try:
-        for record in session.run(Budget(minutes=minutes)):
-            now = time.monotonic()
-            if not quiet and now - last > 5.0:
-                last = now
-                print_record(record, now - t0)
+        drive(session, Budget(minutes=minutes), f"train {family}", quiet)
     finally:
         session.save()
     (run_dir / "compare.done").write_text(f"{minutes}\n")

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from .options import positive_int
-from .sampling import (
-    SamplerOptions,
-    add_sampler_args,
-    draw_samples,
-    open_for_sampling,
-    sampler_config,
-)
+from .options import add_quiet, positive_int
+from .progress import Progress
+from .sampling import SamplerOptions, add_sampler_args, draw_samples, open_for_sampling, sampler_config
 
 
 def register(sub) -> None:
@@ -30,14 +24,17 @@ def register(sub) -> None:
                         "own training examples (memorisation) and the diversity of samples and examples")
     e.add_argument("--ais-betas", type=positive_int, default=10000,
                    help="RBM families: intermediate temperatures of annealed importance sampling")
-    e.set_defaults(run=_run)
+    add_quiet(e)
+    e.set_defaults(handler=_run)
 
 
 def _run(a: argparse.Namespace) -> int:
-    return evaluate(a.target, a.n, SamplerOptions.from_args(a), as_json=a.json, digit=a.digit, ais_betas=a.ais_betas)
+    return evaluate(a.target, a.n, SamplerOptions.from_args(a), as_json=a.json, digit=a.digit, ais_betas=a.ais_betas,
+                    quiet=a.quiet)
 
 
-def evaluate(target: str, n: int, opts: SamplerOptions, as_json: bool, digit: int | None, ais_betas: int) -> int:
+def evaluate(target: str, n: int, opts: SamplerOptions, as_json: bool, digit: int | None, ais_betas: int,
+             quiet: bool = False) -> int:
     import numpy as np
 
     from ..core.errors import DataError
@@ -55,9 +52,9 @@ def evaluate(target: str, n: int, opts: SamplerOptions, as_json: bool, digit: in
     else:
         run, device = open_for_sampling(target, opts)
         cfg = sampler_config(run, opts)
-        samples = draw_samples(run, cfg, n, opts.init, device, opts.seed)
+        samples = draw_samples(run, cfg, n, opts.init, device, opts.seed, quiet=quiet)
         source = f"{n} samples of {target} from uniform noise"
-        extra = likelihood_figures(run, ais_betas, opts.seed)
+        extra = likelihood_figures(run, ais_betas, opts.seed, quiet=quiet)
     meter = load_meter()
     report = meter.evaluate(samples)
     if digit is None:
@@ -90,7 +87,7 @@ def transfer_figures(meter, samples, digit: int, run=None) -> dict:
     return figures(meter, as_sample_tensor(samples), digit, examples)
 
 
-def likelihood_figures(run, ais_betas: int, seed: int) -> dict:
+def likelihood_figures(run, ais_betas: int, seed: int, quiet: bool = False) -> dict:
     """Boltzmann machines: test log-likelihood by annealed importance sampling (a lower bound for a
     DBM) with its standard error, and reconstruction / denoising error rates, on MNIST-test
     binarised the way the model was trained (stochastically: one fixed draw, as in the literature)."""
@@ -115,8 +112,9 @@ def likelihood_figures(run, ais_betas: int, seed: int) -> dict:
     train = load_mnist("train").images.reshape(-1, 784)  # base rates: the expected binary image
     train = train if mode == "stochastic" else (train > 0.5).float()
     test = binary("test")
-    print(f"running AIS (5 independent runs of 100 chains, {ais_betas} temperatures)…", file=sys.stderr)
     figures = {"test_binarization": mode}
-    figures.update(log_likelihood_figures(model, train, test, n_chains=100, n_betas=ais_betas, runs=5, seed=seed))
+    with Progress("AIS (5 runs x 100 chains)", total=5 * (ais_betas - 1), unit="temperature", quiet=quiet) as bar:
+        figures.update(log_likelihood_figures(model, train, test, n_chains=100, n_betas=ais_betas, runs=5, seed=seed,
+                                              progress=lambda done, total: bar.update(done, total=total)))
     figures.update(reconstruction_figures(model, test, flip=0.15, seed=seed))
     return figures

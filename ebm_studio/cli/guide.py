@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from .options import add_quiet, nonneg_int, positive_float, positive_int
+from .progress import Progress
 
 
 def register(sub) -> None:
@@ -18,8 +19,8 @@ def register(sub) -> None:
     gd.add_argument("--width", type=positive_int, default=16, help="channel width of the classifier")
     gd.add_argument("--out", type=Path, help="directory to write guide.safetensors to (default: the run directory)")
     gd.add_argument("--seed", type=nonneg_int, default=0)
-    add_quiet(gd, help=None)
-    gd.set_defaults(run=lambda a: guide(a.model, a.minutes, a.width, a.out, a.seed, a.quiet))
+    add_quiet(gd)
+    gd.set_defaults(handler=lambda a: guide(a.model, a.minutes, a.width, a.out, a.seed, a.quiet))
 
 
 def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, quiet: bool) -> int:
@@ -31,6 +32,7 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
     from ..core.errors import ConfigError, DataError
     from ..core.families import family
     from ..core.models_io import open_model
+    from ..core.run_archive import is_archive
 
     configure_threads()
     run = open_model(model)
@@ -38,6 +40,8 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
         raise ConfigError("class guides steer the convolutional EBM; this run is a " + run.config.model.family)
     if str(model).startswith("pretrained") and out is None:
         raise ConfigError("give --out: the shipped models' folder is not written to")
+    if is_archive(model) and out is None:
+        raise ConfigError("give --out: a run archive (.zip) is opened read-only")
     target = out or run.path
     d = run.config.data
     data = load_dataset(d.source, "train", d.digits, d.limit)
@@ -45,16 +49,17 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
         raise DataError(f"{d.source}: the class guide needs labelled images (MNIST or IDX with labels)")
     s = run.config.sampler
     t0, last = time.monotonic(), None
-    for net, last in train_guide(data.images, data.labels, s.sigma_min, s.sigma_max, width=width, seed=seed):
-        if not quiet and last.step % 50 == 0:
-            print(f"\rstep {last.step}  loss {last.loss:.3f}  batch accuracy {last.accuracy:.3f}", end="",
-                  file=sys.stderr)
-        if time.monotonic() - t0 >= minutes * 60:
-            break
+    with Progress("guide", total=round(minutes * 60), unit="s", quiet=quiet, rate=False) as bar:
+        for net, last in train_guide(data.images, data.labels, s.sigma_min, s.sigma_max, width=width, seed=seed):
+            elapsed = time.monotonic() - t0
+            bar.update(min(round(elapsed), round(minutes * 60)),
+                       postfix=f"step {last.step}  loss {last.loss:.3f}  batch accuracy {last.accuracy:.3f}")
+            if elapsed >= minutes * 60:
+                break
     test = load_mnist("test")
     keep = torch.ones(len(test.labels), dtype=torch.bool) if d.digits is None else torch.isin(
         test.labels, torch.tensor(d.digits))
     acc = guide_accuracy(net.eval(), test.images[keep][:2000], test.labels[keep][:2000])
     path = save_guide(target, net, {"steps": last.step, "seconds": round(last.seconds), "test_accuracy_by_sigma": acc})
-    print(f"\nsaved {path}; MNIST-test accuracy by noise level: {acc}", file=sys.stderr)
+    print(f"saved {path}; MNIST-test accuracy by noise level: {acc}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..core.families import family
 from .options import DEVICE_CHOICES, finite_float, nonneg_int, positive_float
+from .progress import Progress
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,17 @@ def initial_images(init: str, n: int, device, generator):
     return img.expand(n, 1, 28, 28).clone()
 
 
-def draw_samples(run, cfg, n: int, init: str, device, seed: int, batch: int = 500):
-    """Final states of ``n`` chains of the model's own sampler, in batches; (n, 28, 28) numpy."""
+def draw_samples(run, cfg, n: int, init: str, device, seed: int, batch: int = 500, quiet: bool = False,
+                 desc: str = "sample"):
+    """Final states of ``n`` chains of the model's own sampler, in batches; (n, 28, 28) numpy.
+    Progress in chain steps (all batches) on stderr unless ``quiet``."""
     import numpy as np
 
-    from ..core.families import draw_from_noise
+    from ..core.families import draw_from_noise_steps
 
-    x = draw_from_noise(run.model, cfg, n, seed=seed, device=device, batch=batch,
-                        init=lambda m, d, g: initial_images(init, m, d, g))
-    return x.numpy()[:, 0].astype(np.float32)
+    record = None
+    with Progress(desc, total=0, unit="step", quiet=quiet) as bar:
+        for record in draw_from_noise_steps(run.model, cfg, n, seed=seed, device=device, batch=batch,
+                                            init=lambda m, d, g: initial_images(init, m, d, g)):
+            bar.update(record.done, total=record.total)
+    return record.result.numpy()[:, 0].astype(np.float32)

@@ -17,15 +17,8 @@ from typing import Any
 
 from ..core.families import family_names
 from .config_set import add_set
-from .options import (
-    DEVICE_CHOICES,
-    add_quiet,
-    finite_float,
-    fraction,
-    nonneg_int,
-    positive_float,
-    positive_int,
-)
+from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
+from .progress import Progress
 
 #: Keys a resumed run may change: the schedule of the rest of its training, not what it is.
 LIVE_KEYS = ("train.lr", "train.lr_anneal", "train.contrast", "train.contrast_phase")
@@ -72,8 +65,13 @@ def register(sub) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.add_argument("--autosave-minutes", type=finite_float, default=1.0,  # core.session.AUTOSAVE_MINUTES
                    help="autosave period in minutes of training: a kill loses at most this much (default 1; 0 = off)")
+    t.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
+                   help="write TensorBoard event files to OUT/tensorboard (default: when tensorboardX is installed, "
+                        "pip install 'ebm-studio[tensorboard]'); view with: tensorboard --logdir OUT")
+    t.add_argument("--images-every", type=nonneg_int, default=1000, metavar="STEPS",
+                   help="with TensorBoard: a grid of 16 samples every this many steps (0 = none)")
     add_quiet(t)
-    t.set_defaults(run=_run)
+    t.set_defaults(handler=_run)
 
 
 def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -125,18 +123,24 @@ def _run(args: argparse.Namespace) -> int:
         budget = Budget(epochs=1.0)
     else:
         budget = Budget(steps=args.steps, epochs=args.epochs, minutes=args.minutes)
+    events = {"tensorboard": args.tensorboard is not False}
     if args.resume:
         fixed = [k for k in flags if k.startswith(("model.", "data."))]  # other flags: ignored, as always
         fixed += [k for k, _ in args.assignments if k not in LIVE_KEYS]
         session = resume_session(args.out, overrides, device=args.device, autosave_minutes=args.autosave_minutes,
-                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed))
+                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed), **events)
     else:
         session = new_session(args.out, overrides, config=args.config, preset=args.preset, family=args.model,
-                              init_from=args.init_from, autosave_minutes=args.autosave_minutes)
+                              init_from=args.init_from, autosave_minutes=args.autosave_minutes, **events)
+    session.events.images_every = args.images_every
+    if args.tensorboard and not session.events.enabled:
+        print("note: --tensorboard needs tensorboardX (pip install 'ebm-studio[tensorboard]'); "
+              "writing metrics.csv only", file=sys.stderr)
     return train(session, budget, args.out, quiet=args.quiet)
 
 
-def resume_session(out: Path, overrides: dict, device: str | None, autosave_minutes: float, changes_identity: bool):
+def resume_session(out: Path, overrides: dict, device: str | None, autosave_minutes: float, changes_identity: bool,
+                   tensorboard: bool = True):
     from ..core.config import RunConfig
     from ..core.device import configure_threads
     from ..core.errors import ConfigError
@@ -147,7 +151,7 @@ def resume_session(out: Path, overrides: dict, device: str | None, autosave_minu
     if changes_identity:
         raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
     session = TrainingSession(RunConfig(), run_dir=out, resume=True, device=resolve(device),
-                              autosave_minutes=autosave_minutes)
+                              autosave_minutes=autosave_minutes, tensorboard=tensorboard)
     live = {k: v for k, v in overrides.items() if k in LIVE_KEYS}
     if live:
         session.trainer.update_settings(session.cfg.with_overrides(**live))  # saved from trainer.cfg
@@ -155,7 +159,7 @@ def resume_session(out: Path, overrides: dict, device: str | None, autosave_minu
 
 
 def new_session(out: Path, overrides: dict, config: Path | None, preset: str | None, family: str | None,
-                init_from: str | None, autosave_minutes: float):
+                init_from: str | None, autosave_minutes: float, tensorboard: bool = True):
     from ..core.config import RunConfig, load_config
     from ..core.device import configure_threads
     from ..core.errors import ConfigError
@@ -179,7 +183,8 @@ def new_session(out: Path, overrides: dict, config: Path | None, preset: str | N
         source = open_model(init_from)
         cfg = transfer_config(source.config, cfg)
         init_model = source.model
-    return TrainingSession(cfg, run_dir=out, device=None, autosave_minutes=autosave_minutes, init_model=init_model)
+    return TrainingSession(cfg, run_dir=out, device=None, autosave_minutes=autosave_minutes, init_model=init_model,
+                           tensorboard=tensorboard)
 
 
 def train(session, budget, out: Path, quiet: bool) -> int:
@@ -191,38 +196,52 @@ def train(session, budget, out: Path, quiet: bool) -> int:
     if not quiet:
         print(f"training {session.cfg.model.family} on {len(session.data)} images, "
               f"device {describe_device(tr.device)}, from step {tr.step} -> {out}", file=sys.stderr)
-    t0 = time.monotonic()
-    last_print = 0.0
-    record = None
     with StopSignals() as stop:
         try:
-            with stop.interruptible(), closing(session.steps(budget, should_stop=lambda: stop.requested)) as steps:
-                for step in steps:
-                    record = step.record
-                    if record.event:
-                        print(f"\n[step {record.step}] {record.event}", file=sys.stderr)
-                    now = time.monotonic()
-                    if not quiet and (now - last_print > 0.5):
-                        last_print = now
-                        print_record(record, now - t0)
-                    if step.pause_requested:  # train.on_divergence = "pause": the user decides, later
-                        break
+            with stop.interruptible():
+                drive(session, budget, "train", quiet, should_stop=lambda: stop.requested)
         except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
             pass
-        session.save()  # still inside StopSignals: a signal now waits for the save to finish
+        try:
+            session.save()  # still inside StopSignals: a signal now waits for the save to finish
+        finally:
+            session.close()  # the event log and the run's lock
     if not quiet:
-        if record is not None:
-            print_record(record, time.monotonic() - t0)
         state = "stopped" if stop.requested else "paused after a divergence" if session.paused_by_divergence else "done"
-        print(f"\n{state}: saved {out} at step {tr.step}", file=sys.stderr)
+        print(f"{state}: saved {out} at step {tr.step}", file=sys.stderr)
     return 0
 
 
+def drive(session, budget, desc: str, quiet: bool, should_stop=lambda: False):
+    """Run ``session.steps(budget)`` with a progress bar in the budget's own unit (steps, or seconds
+    for a wall-clock budget); divergence events are written above it. Stops where the session asks
+    for a pause (``train.on_divergence = "pause"``: a command line cannot wait). Returns the last record."""
+    tr = session.trainer
+    if budget.steps is not None:
+        total, unit = budget.steps, "step"
+    elif budget.minutes is not None:
+        total, unit = max(1, round(budget.minutes * 60.0)), "s"
+    else:
+        total, unit = max(1, round((budget.epochs or 1.0) * tr.steps_per_epoch)), "step"
+    t0, done, record = time.monotonic(), 0, None
+    bar = Progress(desc, total=total, unit=unit, quiet=quiet, rate=unit != "s")
+    with bar, closing(session.steps(budget, should_stop=should_stop)) as steps:
+        for step in steps:
+            record = step.record
+            done += 1
+            if record.event:
+                bar.write(f"[step {record.step}] {record.event}")
+            if unit == "s":
+                elapsed = time.monotonic() - t0
+                bar.update(min(total, round(elapsed)), postfix=f"{done / max(elapsed, 1e-9):.1f} step/s  "
+                                                               f"{format_record(record)}")
+            else:
+                bar.update(done, postfix=format_record(record))
+            if step.pause_requested:
+                break
+    return record
+
+
 def format_record(r) -> str:
-    return (f"step {r.step:6d}  epoch {r.epoch:6.2f}  loss {r.loss:+.4f}  |grad| {r.grad_norm:.3g}  "
+    return (f"step {r.step}  epoch {r.epoch:.2f}  loss {r.loss:+.4f}  |grad| {r.grad_norm:.3g}  "
             f"E(data) {r.e_data:+.3f}  E(samples) {r.e_samples:+.3f}")
-
-
-def print_record(r, elapsed: float) -> None:
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(f"{format_record(r)}  {elapsed:6.0f}s", end=end, file=sys.stderr, flush=True)

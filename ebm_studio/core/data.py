@@ -20,7 +20,7 @@ import torch
 from .errors import DataError
 from .idx import read_idx
 from .images import load_digit_image
-from .resources import MNIST_DIR
+from .resources import require
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -86,7 +86,7 @@ def load_mnist(split: str = "train", digits: Iterable[int] | None = None, limit:
     """The bundled MNIST (or MNIST-format files in ``folder``), optionally restricted to ``digits``."""
     if split not in SPLIT_FILES:
         raise DataError(f"unknown split {split!r}: choose 'train' or 'test'")
-    pixels, labels = _mnist_split(split, str(folder or MNIST_DIR))
+    pixels, labels = _mnist_split(split, str(folder or require("mnist", SPLIT_FILES[split][0]).parent))
     return _select(pixels, labels, digits, limit, source=f"mnist:{split}")
 
 

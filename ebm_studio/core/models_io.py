@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checkpoint import LoadedRun, load_run
+from .checkpoint import LoadedRun
 from .errors import CheckpointError
-from .resources import PRETRAINED_DIR
+from .resources import PRETRAINED_DIR, require
+from .run_archive import load_run
 
 DEFAULT_PRETRAINED = "conv"
 
@@ -28,6 +29,7 @@ def open_model(spec: str | Path, device="cpu") -> LoadedRun:
         name = s.partition(":")[2] or DEFAULT_PRETRAINED
         path = pretrained_path(name)
         if not (path / "model.safetensors").exists():
+            require("pretrained")  # the whole folder gone: a broken installation, said so
             have = ", ".join(available_pretrained()) or "none"
             raise CheckpointError(f"no pretrained model named {name!r} (available: {have})")
         return load_run(path, device=device)

@@ -31,16 +31,34 @@ class PlaybackSettings:
     anneal_from: float | None = None  # noise-conditional models: anneal sigma from here to sigma_min
     # (for a model sampled by the ancestral sampler: noise the seed to this level and reverse the
     # noising, SDEdit; otherwise annealed Langevin down the levels)
+    seed_is_noisy: bool = False  # with anneal_from: the seed already carries noise of that level (denoising),
+    # so the ancestral sampler does not add its own first
+
+    @classmethod
+    def for_model(cls, cfg: RunConfig, anneal_from: float | None = None, total_steps: int | None = None,
+                  record_every: int = 5, seed_is_noisy: bool = False) -> "PlaybackSettings":
+        """The canvas's settings for a model: for a laddered sampler the Langevin step of its finest
+        noise level (a = eps: step a / sigma_min, noise sqrt(2a)) and its own number of steps;
+        otherwise the sampler's step size and noise. ``anneal_from`` only for a noise ladder."""
+        s = cfg.sampler
+        laddered = s.schedule in ("annealed", "ancestral")
+        step, noise = (s.eps / s.sigma_min, (2 * s.eps) ** 0.5) if laddered else (s.step_size, s.noise)
+        return cls(total_steps=total_steps or (s.total_steps() if laddered else 200), step_size=step, noise=noise,
+                   grad_clip=s.grad_clip, record_every=record_every,
+                   anneal_from=anneal_from if laddered else None, seed_is_noisy=seed_is_noisy)
 
 
 class ChainPlayer:
     def __init__(self, model, cfg: RunConfig, seed_image: np.ndarray, n_chains: int = 1,
                  mask: np.ndarray | None = None, seed: int = 0, settings: PlaybackSettings | None = None):
+        """``seed_image`` (28, 28), or (B, 28, 28) for a batch (the command line's inpaint/denoise):
+        ``n_chains`` chains from each; ``mask`` (28, 28) for all or (B, 28, 28), True = clamped."""
         self.model, self.cfg = model, cfg
         s = cfg.sampler
         self.settings = settings or PlaybackSettings(step_size=s.step_size, noise=s.noise, grad_clip=s.grad_clip)
-        self.seed_image = np.asarray(seed_image, dtype=np.float32).reshape(28, 28).copy()
-        self.mask = None if mask is None else np.asarray(mask, dtype=bool).reshape(28, 28).copy()
+        self.seed_images = np.asarray(seed_image, dtype=np.float32).reshape(-1, 28, 28).copy()
+        self.seed_image = self.seed_images[0]
+        self.mask = None if mask is None else np.asarray(mask, dtype=bool).reshape(-1, 28, 28).copy()
         self.n_chains = max(1, int(n_chains))
         self.seed = seed
         self.reset()
@@ -77,6 +95,8 @@ class ChainPlayer:
             sched = ancestral_schedule(top, m.sigma_min, levels, corrector=per - 1, snr=m.snr)
             sched += [(0.0, 0.0, m.sigma_min)] * max(0, s.total_steps - len(sched))  # extra steps: stay put
             cache = sched[: max(1, s.total_steps)]
+            if s.seed_is_noisy:  # the seed is already at level anneal_from: no first noise injection
+                cache[0] = (0.0, 0.0, top)
         else:
             levels = max(1, min(m.levels, s.total_steps - 1))
             per_level = max(1, (s.total_steps - 1) // levels)
@@ -90,8 +110,10 @@ class ChainPlayer:
 
     def reset(self) -> None:
         self.generator = torch.Generator().manual_seed(self.seed)
-        x0 = torch.from_numpy(self.seed_image).view(1, 1, 28, 28).repeat(self.n_chains, 1, 1, 1)
-        mask = None if self.mask is None else torch.from_numpy(self.mask).view(1, 1, 28, 28)
+        x0 = torch.from_numpy(self.seed_images).unsqueeze(1).repeat_interleave(self.n_chains, 0)
+        mask = None if self.mask is None else torch.from_numpy(self.mask).unsqueeze(1)
+        if mask is not None and mask.shape[0] > 1:
+            mask = mask.repeat_interleave(self.n_chains, 0)
         self._chain = sample_chain(self.model, self.cfg, x0, steps=1 << 60, mask=mask, generator=self.generator,
                                    settings=self._sampler_settings)
         self.energies: list[np.ndarray] = []

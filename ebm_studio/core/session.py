@@ -28,7 +28,8 @@ from .checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, MetricsLog, load_
 from .config import RunConfig, load_config, save_config
 from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError, OutOfMemory
-from .families import build_model, make_trainer
+from .event_log import EventLog
+from .families import build_model, draw_from_noise, make_trainer
 from .run_lock import RunLock
 from .stop_signals import critical_section
 from .trainer import CSV_FIELDS, TrainRecord
@@ -157,7 +158,7 @@ class TrainingSession:
     def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
                  device: torch.device | str | None = None, data: torch.Tensor | None = None,
                  autosave_minutes: float = AUTOSAVE_MINUTES, init_model: torch.nn.Module | None = None,
-                 fresh_optimizer: bool = False):
+                 fresh_optimizer: bool = False, tensorboard: bool = True):
         """``init_model``: start from these weights instead of a fresh model (transfer / fine-tuning);
         its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure).
         ``autosave_minutes``: 0 turns autosaves (and the first checkpoint) off; explicit saves remain."""
@@ -198,6 +199,7 @@ class TrainingSession:
             self.log.truncate_after(self.trainer.step)
             if self.log.problem:
                 self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
+        self.events = EventLog(self.run_dir, enabled=tensorboard)  # TensorBoard beside metrics.csv (if installed)
         self._last_save = time.monotonic()
         if not resume and self.run_dir is not None and self.autosave_minutes > 0:
             self.save()  # the first checkpoint (step 0): from now on the run opens and resumes
@@ -278,6 +280,9 @@ class TrainingSession:
     def record(self, record: TrainRecord) -> None:
         if self.log is not None:
             self.log.append(record.as_dict())
+        self.events.log_records([record.as_dict()])
+        if self.events.image_due(record.step):
+            self.events.log_images("samples", _preview(self.trainer, record.step), record.step)
 
     def maybe_autosave(self) -> bool:
         if self.run_dir is None or self.autosave_minutes <= 0:
@@ -295,6 +300,7 @@ class TrainingSession:
         with critical_section():
             if self.log is not None and target == self.run_dir:
                 self.log.flush()
+                self.events.flush()
             elif self.log is not None:
                 target.mkdir(parents=True, exist_ok=True)
                 copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
@@ -306,5 +312,14 @@ class TrainingSession:
 
     def close(self) -> None:
         """Let another process write the run (the lock is also released when this process ends)."""
+        self.events.close()
         if self.lock is not None:
             self.lock.release()
+
+
+def _preview(trainer, seed: int, n: int = 16) -> torch.Tensor:
+    """A few samples for the event log, drawn without touching the global random state (so a run
+    with TensorBoard on trains exactly as one with it off)."""
+    devices = [trainer.device] if torch.device(trainer.device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return draw_from_noise(trainer.export_model(), trainer.cfg, n, seed=seed, device=trainer.device)

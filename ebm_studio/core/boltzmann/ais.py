@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch.nn import functional as F
@@ -59,17 +60,21 @@ def temperatures(n_betas: int) -> list[float]:
 
 @torch.no_grad()
 def ais_log_partition(rbm: RBM, base_b: torch.Tensor, n_chains: int = 100, n_betas: int = 10000,
-                      runs: int = 5, seed: int = 0) -> AISResult:
-    """log Z of ``rbm`` by AIS with ``runs`` independent runs of ``n_chains`` chains each."""
+                      runs: int = 5, seed: int = 0, progress: Callable[[int, int], None] | None = None) -> AISResult:
+    """log Z of ``rbm`` by AIS with ``runs`` independent runs of ``n_chains`` chains each.
+    ``progress(done, total)``: called every 100 temperatures (the CLI's progress bar)."""
     g = torch.Generator(device=rbm.W.device).manual_seed(seed)
     betas = temperatures(n_betas)
     base_b = base_b.to(rbm.W)
     log_za = base_log_z(rbm, base_b)
     all_w, estimates = [], []
-    for _ in range(runs):
+    total = runs * (len(betas) - 1)
+    for run in range(runs):
         v = sample_bernoulli(torch.sigmoid(base_b).expand(n_chains, -1), g)
         log_w = torch.zeros(n_chains, dtype=torch.float64, device=v.device)
-        for prev, beta in zip(betas[:-1], betas[1:]):
+        for i, (prev, beta) in enumerate(zip(betas[:-1], betas[1:])):
+            if progress is not None and i % 100 == 0:
+                progress(run * (len(betas) - 1) + i, total)
             pre = torch.addmm(rbm.c, v, rbm.W)  # one product serves the weight and the Gibbs step
             d_vis = (v @ rbm.b - v @ base_b) * (beta - prev)
             log_w += (d_vis + _hidden_term(rbm, beta * pre) - _hidden_term(rbm, prev * pre)).double()
@@ -79,6 +84,8 @@ def ais_log_partition(rbm: RBM, base_b: torch.Tensor, n_chains: int = 100, n_bet
                 h = beta * pre + torch.randn(pre.shape, generator=g, device=pre.device)
             v = rbm.sample_visible(h, g, beta=beta, base_bias=base_b)
         all_w.append(log_w)
+        if progress is not None:
+            progress((run + 1) * (len(betas) - 1), total)
         estimates.append(log_za + float(torch.logsumexp(log_w, 0) - math.log(n_chains)))
     pooled = torch.cat(all_w)
     log_z = log_za + float(torch.logsumexp(pooled, 0) - math.log(len(pooled)))
@@ -103,16 +110,17 @@ def base_rate_bias(v: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def log_likelihood_figures(model, train_v: torch.Tensor, test_v: torch.Tensor, n_chains: int = 100,
-                           n_betas: int = 10000, runs: int = 5, seed: int = 0) -> dict:
+                           n_betas: int = 10000, runs: int = 5, seed: int = 0,
+                           progress: Callable[[int, int], None] | None = None) -> dict:
     """AIS log Z and the mean test log-likelihood (nats) of an RBM, Hopfield model or DBM.
 
     ``train_v`` sets the base model's rates; ``test_v`` are binary test images (N, 784)."""
     if isinstance(model, DBM):
         mu1 = torch.cat([model.mean_field(chunk)[0] for chunk in torch.split(train_v, 2000)])
-        res = ais_log_partition(model.as_rbm_over_h1(), base_rate_bias(mu1), n_chains, n_betas, runs, seed)
+        res = ais_log_partition(model.as_rbm_over_h1(), base_rate_bias(mu1), n_chains, n_betas, runs, seed, progress)
         key = "test_log_likelihood_lower_bound_nats"
     else:
-        res = ais_log_partition(model, base_rate_bias(train_v), n_chains, n_betas, runs, seed)
+        res = ais_log_partition(model, base_rate_bias(train_v), n_chains, n_betas, runs, seed, progress)
         key = "test_log_likelihood_nats"
     ll = average_log_likelihood(model, test_v, res.log_z)
     return {"ais_log_z": round(res.log_z, 3), "ais_log_z_stderr": round(res.log_z_stderr, 3), key: round(ll, 3)}

@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from ..checkpoint import METRICS_FILE
 from ..config import RunConfig
-from ..families import draw_from_noise
+from ..families import draw_from_noise_steps
 from ..metrics_log import MetricsError, read_metrics
 from .metrics import QualityMeter
 
@@ -64,11 +65,17 @@ def training_record(run_dir: Path | None) -> tuple[int | None, float | None]:
 
 def score_model(name: str, model: torch.nn.Module, cfg: RunConfig, meter: QualityMeter, n: int = 1000,
                 seed: int = 0, device="cpu", train_steps: int | None = None,
-                train_minutes: float | None = None) -> tuple[ComparisonRow, torch.Tensor]:
-    """Draw ``n`` samples from uniform noise with the model's own sampler, time them, score them."""
+                train_minutes: float | None = None,
+                progress: Callable[[int, int], None] | None = None) -> tuple[ComparisonRow, torch.Tensor]:
+    """Draw ``n`` samples from uniform noise with the model's own sampler, time them, score them.
+    ``progress(done, total)`` after every chain step (the CLI's progress bar)."""
     model = model.to(device).eval()
     t0 = time.perf_counter()
-    samples = draw_from_noise(model, cfg, n, seed=seed, device=device)
+    record = None
+    for record in draw_from_noise_steps(model, cfg, n, seed=seed, device=device):
+        if progress is not None:
+            progress(record.done, record.total)
+    samples = record.result
     ms = (time.perf_counter() - t0) * 1000.0 / n
     report = meter.evaluate(samples)
     row = ComparisonRow(name=name, family=cfg.model.family, parameters=sum(p.numel() for p in model.parameters()),

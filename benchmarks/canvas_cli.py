@@ -1,0 +1,132 @@
+"""The canvas on the command line, measured: inpainting and denoising of real MNIST-test digits,
+each beside a simple baseline.
+
+    python benchmarks/canvas_cli.py [--model pretrained] [--n 200] [--steps N] [--threads 2]
+
+- Inpainting: the top half (rows 0-13) of each test digit is clamped, the bottom half starts
+  blank, and ``ebm-studio inpaint``'s code path (``cli.canvas.complete``: the canvas's
+  ChainPlayer, annealed from the model's sigma_max) fills it in. Figure: the share of
+  completions the quality meter's classifier calls the true digit. Baseline: nearest-neighbour
+  completion, the bottom half of the MNIST-train digit whose top half is nearest (L2).
+  For scale: the meter on the untouched digits and on the top halves alone (bottom blank).
+- Denoising at sigma = 0.3: Gaussian noise added to each test digit (not clipped; the noise the
+  model is told), ``ebm-studio denoise --sigma 0.3``'s path walks the ladder down from 0.3, with
+  one chain per image (a posterior sample) and the mean of ``--chains`` of them (``denoise
+  --chains K``). Figure: mean squared error against the clean digit. Baseline: a 3x3 Gaussian blur (kernel
+  [1 2 1]^T [1 2 1] / 16), clipped to [0, 1]; and the noisy input itself.
+
+Prints a table (and the figures as JSON on stdout). Figures go in benchmarks/QUALITY.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ebm_studio.cli.canvas import complete
+from ebm_studio.core.data import load_mnist
+from ebm_studio.core.models_io import open_model
+from ebm_studio.core.quality import load_meter
+
+HALF = 14
+
+
+def nearest_neighbour_completion(tops: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
+    """Each image's bottom half from the training digit with the nearest top half."""
+    q = tops[:, :HALF].reshape(len(tops), -1)
+    t = train[:, :HALF].reshape(len(train), -1)
+    out = tops.clone()
+    for i in range(0, len(q), 100):
+        idx = torch.cdist(q[i:i + 100], t).argmin(1)
+        out[i:i + 100, HALF:] = train[idx, HALF:]
+    return out
+
+
+def blur3(x: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([1.0, 2.0, 1.0])
+    k = (k[:, None] * k[None, :] / 16.0).view(1, 1, 3, 3)
+    return F.conv2d(F.pad(x[:, None], (1, 1, 1, 1), mode="replicate"), k)[:, 0].clamp(0, 1)
+
+
+def share_true(meter, images: torch.Tensor, labels: torch.Tensor) -> float:
+    probs, _ = meter.predict(images[:, None].float())
+    return float((probs.argmax(1) == labels).float().mean())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="pretrained")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--sigma", type=float, default=0.3)
+    ap.add_argument("--steps", type=int, default=None, help="chain steps (default: the model's own ladder)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--chains", type=int, default=8, help="denoise: chains averaged per image (denoise --chains)")
+    ap.add_argument("--only", choices=["inpaint", "denoise"], help="run one of the two")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    test, train = load_mnist("test"), load_mnist("train")
+    pick = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(args.seed))[: args.n]
+    clean, labels = test.images[pick, 0], test.labels[pick]
+    meter = load_meter()
+    run = open_model(args.model)
+    run.model = run.model.float()
+
+    figures = {"model": args.model, "n": args.n, "threads": args.threads,
+               "chain_steps": args.steps or run.config.sampler.total_steps()}
+    if args.only != "denoise":
+        tops = clean.clone()
+        tops[:, HALF:] = 0.0
+        mask = np.zeros((28, 28), bool)
+        mask[:HALF] = True
+        t0 = time.monotonic()
+        filled = torch.from_numpy(complete(run.model, run.config, tops.numpy(), mask, run.config.sampler.sigma_max,
+                                           steps=args.steps, seed=args.seed, quiet=False, desc="inpaint"))
+        figures["inpaint_seconds"] = round(time.monotonic() - t0, 1)
+        nn = nearest_neighbour_completion(tops, train.images[:, 0])
+        figures["inpaint_true_digit_share"] = {"model": share_true(meter, filled, labels),
+                                               "nearest_neighbour": share_true(meter, nn, labels),
+                                               "top_half_only": share_true(meter, tops, labels),
+                                               "original": share_true(meter, clean, labels)}
+    if args.only != "inpaint":
+        g = torch.Generator().manual_seed(args.seed + 1)
+        noisy = clean + args.sigma * torch.randn(clean.shape, generator=g)
+
+        def mse(x):
+            return float(((x - clean) ** 2).mean())
+
+        def denoised(chains):
+            return torch.from_numpy(complete(run.model, run.config, noisy.numpy(), None, args.sigma, steps=args.steps,
+                                             seed=args.seed, quiet=False, desc=f"denoise x{chains}",
+                                             seed_is_noisy=True, chains=chains))
+
+        t1 = time.monotonic()
+        one = mse(denoised(1))
+        figures["denoise_seconds_one_chain"] = round(time.monotonic() - t1, 1)
+        figures["sigma"] = args.sigma
+        figures["denoise_mse"] = {"model_one_chain": one, f"model_mean_of_{args.chains}": mse(denoised(args.chains)),
+                                  "blur3x3": mse(blur3(noisy)), "noisy_input": mse(noisy)}
+    print(json.dumps(figures, indent=2))
+    print(f"\n{args.n} MNIST-test digits, {args.model}, {figures['chain_steps']} chain steps", file=sys.stderr)
+    print(f"{'':36s}{'model':>10s}{'baseline':>10s}", file=sys.stderr)
+    if "inpaint_true_digit_share" in figures:
+        a = figures["inpaint_true_digit_share"]
+        print(f"{'inpaint (top half): true digit':36s}{a['model']:10.3f}{a['nearest_neighbour']:10.3f}"
+              f"   (nearest neighbour; top half alone {a['top_half_only']:.3f}, originals {a['original']:.3f})",
+              file=sys.stderr)
+    if "denoise_mse" in figures:
+        d = figures["denoise_mse"]
+        for key, what in (("model_one_chain", "1 chain"), (f"model_mean_of_{args.chains}", f"mean of {args.chains}")):
+            print(f"{'denoise sigma ' + format(args.sigma, 'g') + ', ' + what + ': MSE':36s}{d[key]:10.4f}"
+                  f"{d['blur3x3']:10.4f}   (3x3 Gaussian blur; noisy input {d['noisy_input']:.4f})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

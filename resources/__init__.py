@@ -1,0 +1,1 @@
+"""EBM Studio's package data, installed as ``ebm_studio.resources`` (see ebm_studio/core/resources.py)."""
