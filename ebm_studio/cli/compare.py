@@ -56,6 +56,9 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
     if families and out is None:
         raise ConfigError("--train-minutes needs --out: the trained runs are kept there")
     if out is not None:
+        from ..core.output_paths import check_output_path
+
+        check_output_path(out, "dir")
         out.mkdir(parents=True, exist_ok=True)
     configure_threads()
     device = resolve_device(device_name)

@@ -30,7 +30,10 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
     from ..core.errors import ConfigError, DataError
     from ..core.guidance import guide_accuracy, save_guide, train_guide
     from ..core.models_io import open_model
+    from ..core.output_paths import check_output_path
 
+    if out is not None:
+        check_output_path(out, "dir")  # before the training: a file cannot hold guide.safetensors
     configure_threads()
     run = open_model(model)
     if run.config.model.family != "conv":

@@ -48,7 +48,7 @@ def estimated_parameters(model) -> int:
     if model.family == "vae":
         return 2 * (784 * h[0] + h[0] * h[0] + 2 * h[0] * model.latent) + 4 * h[0]
     if model.family == "flow":
-        return model.coupling_layers * (784 * h[0] + h[0] * h[0] + 2 * 784 * h[0] + 4 * h[0] + 784)
+        return model.coupling_layers * (3 * 784 * h[0] + h[0] * h[0] + 4 * h[0] + 3 * 784)
     return 0  # conv: bounded by model.width (<= 512)
 
 
