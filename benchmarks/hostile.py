@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, help="run a random sample of this many cases")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", help="run the cases whose id contains this text")
+    p.add_argument("--ids", help="run exactly these cases (comma-separated ids)")
     p.add_argument("--mode", choices=["fork", "spawn"], default="fork")
     p.add_argument("--timeout", type=float, default=90.0)
     p.add_argument("--json", type=Path, help="write the totals and failures here")
@@ -50,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     cases = build_corpus(args.root, seed=args.seed)
     if args.only:
         cases = [c for c in cases if args.only in c.id]
+    if args.ids:
+        wanted = args.ids.split(",")
+        known = {c.id: c for c in cases}
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            p.error(f"no such case(s): {', '.join(missing)}")
+        cases = [known[i] for i in wanted]
     if args.sample:
         cases = random.Random(args.seed).sample(cases, min(args.sample, len(cases)))
     if args.mode == "fork":

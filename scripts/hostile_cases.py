@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,20 @@ def add_weights(b) -> None:
         m.pop(CHECKSUM, None)
     rewrite_st(run / "model.safetensors", huge)
     b.add("weights-1e30-sample", "weights", ["sample", run, "--n", "4", "--out", run.parent / "o.npy"])
+    from ebm_studio.core.models_io import pretrained_path
+
+    conv = b.folder("weights-conv-1e30") / "run"  # the shipped conv model with weights of 1e30: samples NaN
+    shutil.copytree(pretrained_path(), conv, ignore=shutil.ignore_patterns("guide*", "trainer*", "*.png"))
+
+    def conv_huge(t, m):
+        for k in list(t):
+            if t[k].dtype.kind == "f" and t[k].ndim >= 2 and not k.startswith("prior"):
+                big = min(1e30, float(np.finfo(t[k].dtype).max) / 4)
+                t[k] = (np.sign(t[k]) * big).astype(t[k].dtype)
+        m.pop(CHECKSUM, None)
+    rewrite_st(conv / "model.safetensors", conv_huge)
+    b.add("weights-conv-1e30-sample", "weights", ["sample", conv, "--n", "2", "--steps", "5",
+                                                  "--out", conv.parent / "o.npy"], expect="error")
 
 
 def add_trainer(b) -> None:
@@ -276,7 +291,9 @@ def add_idx(b) -> None:
     for name, data in files.items():
         d = b.folder(f"idx-{name}")
         (d / "data.idx").write_bytes(data)
-        b.add(f"idx-{name}", "idx", ["train", "--out", d / "run", "--data", d / "data.idx", *BASE_ARGS[:-3], *TRAIN1])
+        expect = "any" if name in ("float_1e38", "float_1e300", "float_const") else "error"
+        b.add(f"idx-{name}", "idx", ["train", "--out", d / "run", "--data", d / "data.idx", *BASE_ARGS[:-3], *TRAIN1],
+              expect=expect)
     d = b.folder("idx-fifo")
     b.add("idx-fifo", "idx", ["train", "--out", d / "run", "--data", _fifo(d / "data.idx"), *BASE_ARGS[:-3], *TRAIN1],
           expect="error")
