@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from ..core.config import FAMILIES
-from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
+from ..core.limits import MAX_SAMPLES
+from .options import DEVICE_CHOICES, add_quiet, at_most, positive_float, seed_int
 from .train import print_record
 
 
@@ -29,8 +30,8 @@ def register(sub) -> None:
     cp.add_argument("--families", default="conv,rbm,vae,flow",
                     help=f"families to train with their own recipes (of {', '.join(FAMILIES)})")
     cp.add_argument("--out", type=Path, help="directory for the trained runs and each model's sample grid")
-    cp.add_argument("--n", type=positive_int, default=1000, help="samples per model, from uniform noise")
-    cp.add_argument("--seed", type=nonneg_int, default=0, help="training and sampling seed")
+    cp.add_argument("--n", type=at_most(MAX_SAMPLES), default=1000, help="samples per model, from uniform noise")
+    cp.add_argument("--seed", type=seed_int, default=0, help="training and sampling seed")
     cp.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     cp.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     add_quiet(cp, help="no training progress")

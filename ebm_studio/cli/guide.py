@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .options import add_quiet, nonneg_int, positive_float, positive_int
+from .options import add_quiet, at_most, positive_float, seed_int
 
 
 def register(sub) -> None:
@@ -15,9 +15,9 @@ def register(sub) -> None:
                                     "it beside the run as guide.safetensors (class-conditional sampling by guidance).")
     gd.add_argument("model", help="run directory (or 'pretrained' with --out)")
     gd.add_argument("--minutes", type=positive_float, default=2.0, help="training budget")
-    gd.add_argument("--width", type=positive_int, default=16, help="channel width of the classifier")
+    gd.add_argument("--width", type=at_most(512), default=16, help="channel width of the classifier")
     gd.add_argument("--out", type=Path, help="directory to write guide.safetensors to (default: the run directory)")
-    gd.add_argument("--seed", type=nonneg_int, default=0)
+    gd.add_argument("--seed", type=seed_int, default=0)
     add_quiet(gd, help=None)
     gd.set_defaults(run=lambda a: guide(a.model, a.minutes, a.width, a.out, a.seed, a.quiet))
 

@@ -136,7 +136,8 @@ class TrainingSession:
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
             if self.log.problem:
-                self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
+                aside = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
+                self.notice = f"{self.notice}; {aside}" if self.notice else aside
         self._last_save = time.monotonic()
         self.paused_by_divergence = False
 
