@@ -148,3 +148,12 @@ def test_canvas_image_loads_of_hostile_images_emit_an_error(window, tmp_path):
         before = len(window.canvas_errors)
         assert window.canvas.load_image(str(path)) is False, name
         assert len(window.canvas_errors) == before + 1 and str(path) in window.canvas_errors[-1], name
+
+
+def test_dropping_hostile_files_on_the_canvas_emits_an_error(window, tmp_path):
+    files = _image_files(tmp_path)
+    for name, path in files.items():
+        before = len(window.canvas_errors)
+        window.canvas.surface.file_dropped.emit(str(path))  # what dropEvent emits for a dropped file
+        assert len(window.canvas_errors) == before + 1, name
+        assert str(path) in _logged(window), name  # shown in the window's status bar and log
