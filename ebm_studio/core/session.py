@@ -110,10 +110,10 @@ class TrainingSession:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.autosave_minutes = autosave_minutes
         self.notice: str | None = None  # something the user should be told (a fresh optimiser, a log set aside)
+        if resume and (self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists()):
+            raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
         self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None else None  # one writer per run
         if resume:
-            if self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists():
-                raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
             run = load_run(self.run_dir, device="cpu", with_trainer_state=True)
             cfg = run.config
             self.cfg = cfg
