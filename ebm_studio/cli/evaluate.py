@@ -10,7 +10,13 @@ import sys
 
 from ..core.limits import MAX_AIS_BETAS, MAX_SAMPLES
 from .options import at_most
-from .sampling import SamplerOptions, add_sampler_args, draw_samples, open_for_sampling, sampler_config
+from .sampling import (
+    SamplerOptions,
+    add_sampler_args,
+    draw_samples,
+    open_for_sampling,
+    sampler_config,
+)
 
 
 def register(sub) -> None:
@@ -33,7 +39,6 @@ def _run(a: argparse.Namespace) -> int:
 
 
 def evaluate(target: str, n: int, opts: SamplerOptions, as_json: bool, digit: int | None, ais_betas: int) -> int:
-
     from ..core.errors import DataError
 
     try:
@@ -87,9 +92,9 @@ def likelihood_figures(run, ais_betas: int, seed: int) -> dict:
     """Boltzmann machines: test log-likelihood by annealed importance sampling (a lower bound for a
     DBM) with its standard error, and reconstruction / denoising error rates, on MNIST-test
     binarised the way the model was trained (stochastically: one fixed draw, as in the literature)."""
-    from ..core.boltzmann import BOLTZMANN_FAMILIES
+    from ..core.families import family
 
-    if run.config.model.family not in BOLTZMANN_FAMILIES:
+    if not family(run.config.model.family).ais:
         return {}
     import torch
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from ..core.limits import MAX_CHAIN_FRAMES, MAX_CHAINS, MAX_SAMPLES
 from .options import at_most, positive_int
-from .sampling import SamplerOptions, add_sampler_args, draw_samples, initial_images, open_for_sampling, sampler_config
+from .sampling import (
+    SamplerOptions,
+    add_sampler_args,
+    draw_samples,
+    initial_images,
+    open_for_sampling,
+    sampler_config,
+)
 
 
 def register(sub) -> None:
