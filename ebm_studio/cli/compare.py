@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from ..core.families import family_names
-from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
+from ..core.limits import MAX_SAMPLES
+from .options import DEVICE_CHOICES, add_quiet, at_most, positive_float, seed_int
 from .progress import Progress
 from .train import drive
 
@@ -29,8 +30,8 @@ def register(sub) -> None:
     cp.add_argument("--families", default="conv,rbm,vae,flow",
                     help=f"families to train with their own recipes (of {', '.join(family_names())})")
     cp.add_argument("--out", type=Path, help="directory for the trained runs and each model's sample grid")
-    cp.add_argument("--n", type=positive_int, default=1000, help="samples per model, from uniform noise")
-    cp.add_argument("--seed", type=nonneg_int, default=0, help="training and sampling seed")
+    cp.add_argument("--n", type=at_most(MAX_SAMPLES), default=1000, help="samples per model, from uniform noise")
+    cp.add_argument("--seed", type=seed_int, default=0, help="training and sampling seed")
     cp.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     cp.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     add_quiet(cp, help="no training progress")
@@ -56,6 +57,9 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
     if families and out is None:
         raise ConfigError("--train-minutes needs --out: the trained runs are kept there")
     if out is not None:
+        from ..core.output_paths import check_output_path
+
+        check_output_path(out, "dir")
         out.mkdir(parents=True, exist_ok=True)
     configure_threads()
     device = resolve_device(device_name)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import add_quiet, positive_int
+from ..core.limits import MAX_AIS_BETAS, MAX_SAMPLES
+from .options import add_quiet, at_most
 from .progress import Progress
 from .sampling import SamplerOptions, add_sampler_args, draw_samples, open_for_sampling, sampler_config
 
@@ -16,13 +17,13 @@ def register(sub) -> None:
     e = sub.add_parser("evaluate", help="quality meter: classifier-FID, confidence, coverage, memorisation",
                        description="Score samples drawn from uniform noise by a model, or a SAMPLES.npy file.")
     e.add_argument("target", help="run directory, checkpoint, 'pretrained', or SAMPLES.npy")
-    e.add_argument("--n", type=positive_int, default=1000, help="samples to draw (model targets)")
+    e.add_argument("--n", type=at_most(MAX_SAMPLES), default=1000, help="samples to draw (model targets)")
     add_sampler_args(e)
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.add_argument("--digit", type=int, choices=range(10), metavar="D",
                    help="few-shot transfer: also report how many samples are digit D, the distance to the run's "
                         "own training examples (memorisation) and the diversity of samples and examples")
-    e.add_argument("--ais-betas", type=positive_int, default=10000,
+    e.add_argument("--ais-betas", type=at_most(MAX_AIS_BETAS), default=10000,
                    help="RBM families: intermediate temperatures of annealed importance sampling")
     add_quiet(e)
     e.set_defaults(handler=_run)
@@ -35,7 +36,6 @@ def _run(a: argparse.Namespace) -> int:
 
 def evaluate(target: str, n: int, opts: SamplerOptions, as_json: bool, digit: int | None, ais_betas: int,
              quiet: bool = False) -> int:
-    import numpy as np
 
     from ..core.errors import DataError
 
@@ -44,10 +44,9 @@ def evaluate(target: str, n: int, opts: SamplerOptions, as_json: bool, digit: in
     except ImportError:
         raise DataError("the quality meter is not installed in this build") from None
     if target.lower().endswith(".npy"):
-        try:
-            samples = np.load(target, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise DataError(f"{target}: cannot read samples ({exc})") from None
+        from ..core.array_files import load_samples_npy
+
+        samples = load_samples_npy(target)  # header checked before anything is allocated
         source, extra, run = target, {}, None
     else:
         run, device = open_for_sampling(target, opts)

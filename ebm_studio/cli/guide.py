@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .options import add_quiet, nonneg_int, positive_float, positive_int
+from .options import add_quiet, at_most, positive_float, seed_int
 from .progress import Progress
 
 
@@ -16,9 +16,9 @@ def register(sub) -> None:
                                     "it beside the run as guide.safetensors (class-conditional sampling by guidance).")
     gd.add_argument("model", help="run directory (or 'pretrained' with --out)")
     gd.add_argument("--minutes", type=positive_float, default=2.0, help="training budget")
-    gd.add_argument("--width", type=positive_int, default=16, help="channel width of the classifier")
+    gd.add_argument("--width", type=at_most(512), default=16, help="channel width of the classifier")
     gd.add_argument("--out", type=Path, help="directory to write guide.safetensors to (default: the run directory)")
-    gd.add_argument("--seed", type=nonneg_int, default=0)
+    gd.add_argument("--seed", type=seed_int, default=0)
     add_quiet(gd)
     gd.set_defaults(handler=lambda a: guide(a.model, a.minutes, a.width, a.out, a.seed, a.quiet))
 
@@ -32,8 +32,11 @@ def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, q
     from ..core.errors import ConfigError, DataError
     from ..core.families import family
     from ..core.models_io import open_model
+    from ..core.output_paths import check_output_path
     from ..core.run_archive import is_archive
 
+    if out is not None:
+        check_output_path(out, "dir")  # before the training: a file cannot hold guide.safetensors
     configure_threads()
     run = open_model(model)
     if not family(run.config.model.family).guidable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def register(sub) -> None:
     i = sub.add_parser("info", help="show a run's config and last metrics")
@@ -20,8 +22,18 @@ def info(model: str) -> int:
     print(f"# {model if is_archive(model) else run.path}")
     print(config_to_toml(run.config))
     print(f"parameters: {count_parameters(run.model)}")
+    from ..core.metrics_log import MetricsError, read_metrics
+    from ..core.values import data_source_problem
+
+    problem = data_source_problem(run.config.data.source)
+    if problem:
+        print(f"data: {problem}")
     metrics = run.path / METRICS_FILE
-    if metrics.exists():
-        lines = metrics.read_text().strip().splitlines()
-        print(f"metrics: {len(lines) - 1} steps; last: {lines[-1] if len(lines) > 1 else '-'}")
+    if os.path.lexists(metrics):
+        try:
+            rows = read_metrics(metrics)
+            last = ",".join(rows[-1].values()) if rows else "-"
+            print(f"metrics: {len(rows)} steps; last: {last}")
+        except MetricsError as exc:
+            print(f"metrics: unreadable ({exc})")
     return 0

@@ -33,6 +33,27 @@ def nonneg_int(text: str) -> int:
     return v
 
 
+def seed_int(text: str) -> int:
+    """A seed: 0 .. limits.MAX_SEED (larger ones overflow the seeds derived from it)."""
+    from ..core.limits import MAX_SEED
+
+    v = nonneg_int(text)
+    if v > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed between 0 and {MAX_SEED}, got {v}")
+    return v
+
+
+def at_most(limit: int):
+    """An argument type: a positive integer of at most ``limit`` (the bounds live in core/limits.py)."""
+    def bounded(text: str) -> int:
+        v = positive_int(text)
+        if v > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit}, got {v}")
+        return v
+    bounded.__name__ = "bounded_int"
+    return bounded
+
+
 def finite_float(text: str, positive: bool = False) -> float:
     try:
         v = float(text)

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import add_quiet, positive_int
+from ..core.limits import MAX_CHAIN_FRAMES, MAX_CHAINS, MAX_SAMPLES
+from .options import add_quiet, at_most, positive_int
 from .progress import Progress
 from .sampling import SamplerOptions, add_sampler_args, draw_samples, initial_images, open_for_sampling, sampler_config
 
@@ -15,7 +16,7 @@ def register(sub) -> None:
     s = sub.add_parser("sample", help="draw samples from a trained model",
                        description="Draw N samples; FILE.npy holds float32 (N, 28, 28) in [0, 1]; FILE.png is a grid.")
     s.add_argument("model", help="run directory, checkpoint (.safetensors), or 'pretrained'")
-    s.add_argument("--n", type=positive_int, default=64, help="number of samples")
+    s.add_argument("--n", type=at_most(MAX_SAMPLES), default=64, help="number of samples")
     s.add_argument("--out", required=True, type=Path, help="output file: .npy or .png; '-' writes the .npy to stdout")
     add_sampler_args(s)
     s.add_argument("--init", default="noise", help="'noise' (uniform) or an image file to start every chain from")
@@ -27,7 +28,7 @@ def register(sub) -> None:
     c = sub.add_parser("chain", help="export the evolution of chains as a film strip (.png) or animation (.gif)")
     c.add_argument("model", help="run directory, checkpoint, or 'pretrained'")
     c.add_argument("--out", required=True, type=Path, help=".gif or .png")
-    c.add_argument("--n", type=positive_int, default=8, help="number of chains side by side")
+    c.add_argument("--n", type=at_most(MAX_CHAINS), default=8, help="number of chains side by side")
     c.add_argument("--every", type=positive_int, default=10, help="keep every k-th step")
     c.add_argument("--init", default="noise", help="'noise' or an image file")
     add_sampler_args(c)
@@ -45,12 +46,15 @@ def sample(model: str, n: int, out: Path, grid: str | None, opts: SamplerOptions
     from ..core.atomic import atomic_write_with
     from ..core.errors import DataError
     from ..core.export import parse_grid, save_grid_png
+    from ..core.limits import check_grid
+    from ..core.output_paths import check_output_path
 
     to_stdout = str(out) == "-"
     suffix = ".npy" if to_stdout else out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise DataError(f"{out}: output must end in .npy or .png")
-    shape = parse_grid(grid) if grid else None
+    check_output_path(out, "file", (".npy", ".png"))
+    shape = check_grid(*parse_grid(grid)) if grid else None
     run, device = open_for_sampling(model, opts)
     cfg = sampler_config(run, opts)
     samples = draw_samples(run, cfg, n, opts.init, device, opts.seed, quiet=quiet)
@@ -77,8 +81,14 @@ def chain(model: str, n: int, out: Path, every: int, opts: SamplerOptions, quiet
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".png"):
         raise DataError(f"{out}: output must end in .gif or .png")
+    from ..core.output_paths import check_output_path
+
+    check_output_path(out, "file", (".gif", ".png"))
     run, device = open_for_sampling(model, opts)
     cfg = sampler_config(run, opts)
+    if cfg.sampler.total_steps() // every > MAX_CHAIN_FRAMES:
+        raise DataError(f"a chain of {cfg.sampler.total_steps()} steps kept every {every} is more than "
+                        f"{MAX_CHAIN_FRAMES} frames; raise --every")
     g = torch.Generator(device=device).manual_seed(opts.seed)
     frames = []
     last = None

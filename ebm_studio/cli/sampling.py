@@ -8,7 +8,7 @@ import argparse
 from dataclasses import dataclass
 
 from ..core.families import family
-from .options import DEVICE_CHOICES, finite_float, nonneg_int, positive_float
+from .options import DEVICE_CHOICES, finite_float, nonneg_int, positive_float, seed_int
 from .progress import Progress
 
 
@@ -40,7 +40,7 @@ def add_sampler_args(p: argparse.ArgumentParser) -> None:
                                                     "sampler, the total over all noise levels)")
     p.add_argument("--step-size", type=finite_float, help="Langevin step size")
     p.add_argument("--noise", type=finite_float, help="Langevin noise scale")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed")
     p.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     p.add_argument("--label", type=int, choices=range(10), metavar="D",
                    help="ask for digit D: sample E(x) - w log p(D | x) with the run's class guide (see 'guide')")
@@ -136,10 +136,11 @@ def draw_samples(run, cfg, n: int, init: str, device, seed: int, batch: int = 50
     import numpy as np
 
     from ..core.families import draw_from_noise_steps
+    from ..core.values import check_finite_samples
 
     record = None
     with Progress(desc, total=0, unit="step", quiet=quiet) as bar:
         for record in draw_from_noise_steps(run.model, cfg, n, seed=seed, device=device, batch=batch,
                                             init=lambda m, d, g: initial_images(init, m, d, g)):
             bar.update(record.done, total=record.total)
-    return record.result.numpy()[:, 0].astype(np.float32)
+    return check_finite_samples(record.result.numpy()[:, 0].astype(np.float32), f"samples of {run.path}")

@@ -17,7 +17,16 @@ from typing import Any
 
 from ..core.families import family_names
 from .config_set import add_set
-from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
+from .options import (
+    DEVICE_CHOICES,
+    add_quiet,
+    finite_float,
+    fraction,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from .progress import Progress
 
 #: Keys a resumed run may change: the schedule of the rest of its training, not what it is.
@@ -49,7 +58,7 @@ def register(sub) -> None:
     budget.add_argument("--epochs", type=positive_float, help="passes over the training set")
     budget.add_argument("--steps", type=positive_int, help="optimisation steps")
     t.add_argument("--device", choices=list(DEVICE_CHOICES), help="compute device (default: auto)")
-    t.add_argument("--seed", type=nonneg_int, help="random seed (runs are reproducible from it)")
+    t.add_argument("--seed", type=seed_int, help="random seed (runs are reproducible from it)")
     t.add_argument("--batch-size", type=positive_int, help="training batch size")
     t.add_argument("--lr", type=positive_float, help="learning rate")
     t.add_argument("--anneal", type=fraction, metavar="FRACTION",
@@ -63,6 +72,9 @@ def register(sub) -> None:
                         "the learning rate (0 = throughout; also with --resume)")
     add_set(t)
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    t.add_argument("--fresh-optimizer", action="store_true",
+                   help="with --resume: continue from the saved model with a new optimiser (e.g. when "
+                        "trainer.safetensors is damaged)")
     t.add_argument("--autosave-minutes", type=finite_float, default=1.0,  # core.session.AUTOSAVE_MINUTES
                    help="autosave period in minutes of training: a kill loses at most this much (default 1; 0 = off)")
     t.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
@@ -91,7 +103,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         over["model.width"] = args.width
     if args.prior_components:
         over["model.prior_components"] = args.prior_components
-    if args.digits:
+    if args.digits is not None:  # '' is an error, not "all ten"
         over["data.digits"] = normalise_digits(args.digits)
     if args.data:
         over["data.source"] = args.data
@@ -115,8 +127,13 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..core.errors import ConfigError
+    from ..core.output_paths import check_output_path
     from ..core.session import Budget
 
+    check_output_path(args.out, "dir")  # before any work: a file or an unwritable place cannot hold the run
+    if args.fresh_optimizer and not args.resume:
+        raise ConfigError("--fresh-optimizer goes with --resume (a new run always starts with a new optimiser)")
     flags = _flag_overrides(args)
     overrides = {**flags, **dict(args.assignments)}
     if not (args.minutes or args.epochs or args.steps):
@@ -128,7 +145,8 @@ def _run(args: argparse.Namespace) -> int:
         fixed = [k for k in flags if k.startswith(("model.", "data."))]  # other flags: ignored, as always
         fixed += [k for k, _ in args.assignments if k not in LIVE_KEYS]
         session = resume_session(args.out, overrides, device=args.device, autosave_minutes=args.autosave_minutes,
-                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed), **events)
+                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed),
+                                 fresh_optimizer=args.fresh_optimizer, **events)
     else:
         session = new_session(args.out, overrides, config=args.config, preset=args.preset, family=args.model,
                               init_from=args.init_from, autosave_minutes=args.autosave_minutes, **events)
@@ -140,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def resume_session(out: Path, overrides: dict, device: str | None, autosave_minutes: float, changes_identity: bool,
-                   tensorboard: bool = True):
+                   tensorboard: bool = True, fresh_optimizer: bool = False):
     from ..core.config import RunConfig
     from ..core.device import configure_threads
     from ..core.errors import ConfigError
@@ -151,7 +169,8 @@ def resume_session(out: Path, overrides: dict, device: str | None, autosave_minu
     if changes_identity:
         raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
     session = TrainingSession(RunConfig(), run_dir=out, resume=True, device=resolve(device),
-                              autosave_minutes=autosave_minutes, tensorboard=tensorboard)
+                              autosave_minutes=autosave_minutes, tensorboard=tensorboard,
+                              fresh_optimizer=fresh_optimizer)
     live = {k: v for k, v in overrides.items() if k in LIVE_KEYS}
     if live:
         session.trainer.update_settings(session.cfg.with_overrides(**live))  # saved from trainer.cfg
@@ -193,6 +212,8 @@ def train(session, budget, out: Path, quiet: bool) -> int:
     from ..core.stop_signals import StopSignals
 
     tr = session.trainer
+    if getattr(session, "notice", None):
+        print(f"note: {session.notice}", file=sys.stderr)
     if not quiet:
         print(f"training {session.cfg.model.family} on {len(session.data)} images, "
               f"device {describe_device(tr.device)}, from step {tr.step} -> {out}", file=sys.stderr)

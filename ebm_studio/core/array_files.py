@@ -26,7 +26,7 @@ def load_samples_npy(path: str | os.PathLike) -> np.ndarray:
     regular_file(path, DataError, "a .npy file", MAX_NPY_BYTES)
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError, SyntaxError, TypeError, OverflowError, MemoryError) as exc:
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError, zipfile.BadZipFile (PK magic)...
         raise DataError(f"{path}: not a readable .npy array ({exc.__class__.__name__}: {str(exc)[:120]})") from None
     if not isinstance(arr, np.ndarray):
         raise DataError(f"{path}: holds several arrays (an .npz?); one array of samples is expected")

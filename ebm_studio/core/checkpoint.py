@@ -77,7 +77,15 @@ def save_run(run_dir: str | os.PathLike, model: nn.Module, cfg: RunConfig, train
 
 def resolve_run_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """Accept a run directory, its ``model.safetensors`` or its ``config.toml``."""
-    path = Path(path)
+    try:
+        return _resolve_run_paths(Path(path))
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a loop of links...
+        raise CheckpointError(f"{str(path)[:200]}: not a usable path ({exc.__class__.__name__})") from None
+
+
+def _resolve_run_paths(path: Path) -> tuple[Path, Path]:
+    if str(path) in ("", "."):
+        raise CheckpointError("no model given (an empty path)")
     if path.is_dir():
         return path / MODEL_FILE, path / CONFIG_FILE
     if not path.exists():

@@ -322,8 +322,10 @@ def load_config(path: str | os.PathLike) -> RunConfig:
     raw = read_toml(path, ConfigError)
     try:
         return RunConfig.from_dict(raw, name=str(path))
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ConfigError(f"{path}: {exc}") from None  # every message names the file
     except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         raise ConfigError(f"{path}: invalid value ({exc.__class__.__name__}: {str(exc)[:120]})") from None
 

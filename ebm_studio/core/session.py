@@ -168,10 +168,10 @@ class TrainingSession:
         self.restored_step: int | None = None  # set when a failed step left broken weights that were restored
         self.restarted = False  # resumed a run killed before its first checkpoint: it starts again from its config
         self.notice: str | None = None  # something the user should be told (a fresh optimiser, a log set aside)
+        if resume and (self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists()):
+            raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
         self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None else None  # one writer per run
         if resume:
-            if self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists():
-                raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
             if not (self.run_dir / MODEL_FILE).exists():
                 cfg, resume, self.restarted = self._config_only(self.run_dir), False, True
         if resume:
@@ -198,7 +198,8 @@ class TrainingSession:
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
             if self.log.problem:
-                self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
+                aside = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
+                self.notice = f"{self.notice}; {aside}" if self.notice else aside
         self.events = EventLog(self.run_dir, enabled=tensorboard)  # TensorBoard beside metrics.csv (if installed)
         self._last_save = time.monotonic()
         if not resume and self.run_dir is not None and self.autosave_minutes > 0:

@@ -93,9 +93,12 @@ def check_against(trainer, tensors: dict[str, torch.Tensor], meta: dict[str, Any
         if lr.numel() != 1 or not math.isfinite(float(lr[0])) or not 0 < float(lr[0]) <= MAX_BASE_LR:
             raise CheckpointError(f"{path}: stored base learning rate is not finite and in (0, {MAX_BASE_LR}]")
     fresh = trainer.extra_state()
+    sizes = {d for p in trainer.model.parameters() for d in p.shape}  # e.g. 784 pixels, hidden units
     for key, t in tensors.items():
         if key.startswith("extra."):
             ref = fresh.get(key[len("extra."):])
             if ref is not None and tuple(t.shape) != tuple(ref.shape):
                 raise CheckpointError(f"{path}: {key!r} has shape {tuple(t.shape)}, this model's trainer holds "
                                       f"{tuple(ref.shape)}")
+            if ref is None and t.ndim == 2 and t.shape[-1] not in sizes:  # e.g. persistent chains of 3 pixels
+                raise CheckpointError(f"{path}: {key!r} has shape {tuple(t.shape)}, which fits no layer of the model")

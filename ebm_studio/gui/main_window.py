@@ -30,12 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.checkpoint import METRICS_FILE, MetricsLog, load_run
+from ..core.checkpoint import METRICS_FILE, load_run
 from ..core.config import RunConfig, config_to_toml, load_config
 from ..core.device import describe_device, resolve_device
 from ..core.errors import EbmStudioError
 from ..core.models_io import available_pretrained, open_model
-from ..core.trainer import CSV_FIELDS
 from .charts import ChartsPanel
 from .gui_gc import GuiThreadCollector
 from .samples_panel import SamplesPanel
@@ -619,8 +618,11 @@ class MainWindow(QMainWindow):
         self.loaded_run_dir = None if is_pretrained else run.path
         self.charts.clear()
         metrics = run.path / METRICS_FILE
-        if metrics.exists():
-            self.charts.add_records(read_metrics(metrics))
+        if os.path.lexists(metrics):
+            try:
+                self.charts.add_records(read_metrics(metrics))
+            except EbmStudioError as exc:  # the model opens; only its history is missing
+                self.show_error(f"no training history shown: {exc}")
         if self.charts.n_points:
             self.step_label.setText(f"step {int(self.charts.steps.view()[-1])}")
         if not is_pretrained:
@@ -814,9 +816,11 @@ class MainWindow(QMainWindow):
 
 
 def read_metrics(path: Path) -> list[dict]:
-    """Chart rows from a run's metrics.csv (rows that do not parse are skipped)."""
+    """Chart rows from a run's metrics.csv (MetricsError if the file cannot be read; read-only)."""
+    from ..core.metrics_log import read_metrics as read_metrics_file
+
     rows = []
-    for r in MetricsLog(path, CSV_FIELDS).rows:
+    for r in read_metrics_file(path):
         try:
             row = {k: float(r[k]) for k in ("step", "epoch", "loss", "grad_norm", "e_data", "e_samples")}
         except (KeyError, TypeError, ValueError):
