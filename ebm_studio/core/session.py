@@ -24,13 +24,23 @@ from typing import Callable, Iterator
 
 import torch
 
-from .checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, MetricsLog, load_run, resume_trainer, save_run
+from .checkpoint import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    TRAINER_FILE,
+    MetricsLog,
+    load_run,
+    resume_trainer,
+    save_run,
+)
 from .config import RunConfig, load_config, save_config
 from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError, OutOfMemory
 from .families import build_model, make_trainer
 from .run_lock import RunLock
 from .stop_signals import critical_section
+from .tensor_files import load_tensors
 from .trainer import CSV_FIELDS, TrainRecord
 
 AUTOSAVE_MINUTES = 1.0  # a kill -9 loses at most this much training (the README's "never lose a run")
@@ -143,6 +153,21 @@ def end_budget_schedule(trainer) -> None:
     trainer.set_lr_scale(1.0)
 
 
+def _save_was_interrupted(run) -> bool:
+    """True when a kill came between the weights and the trainer state of one save: the weights
+    are of a later step than the (intact) trainer state. Resuming then continues from the newer
+    weights with a new optimiser (``run.notice`` says so) instead of refusing a run that was
+    only cut short; a trainer state that is corrupt or foreign is still refused."""
+    if run.trainer_problem is None or run.model_step is None:
+        return False
+    try:
+        _, info = load_tensors(run.path / TRAINER_FILE)
+    except CheckpointError:
+        return False
+    step = info.get("step", "")
+    return step.isdigit() and int(step) < run.model_step
+
+
 def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
     """The config of a run that fine-tunes a ``source`` model on ``target``'s data and budget: the
     architecture, the noise levels and sampler the weights were trained for, and the objective
@@ -178,6 +203,7 @@ class TrainingSession:
             cfg = run.config
             self.cfg = cfg
             self.data = data if data is not None else self._load_data(cfg)
+            fresh_optimizer = fresh_optimizer or _save_was_interrupted(run)
             self.trainer = resume_trainer(run, self.data, device=device, fresh_optimizer=fresh_optimizer)
             self.notice = run.notice
         else:
