@@ -8,6 +8,8 @@ timestamp, and each rename of a save sleeps a little, so a kill can land between
 file's temporary copy and its rename, for every file of a save.
 """
 
+import contextlib
+import io
 import os
 import random
 import re
@@ -51,18 +53,6 @@ CHILD = textwrap.dedent("""
     from ebm_studio.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
-
-CHECK = textwrap.dedent("""
-    import contextlib, io, sys
-    from ebm_studio.cli import main
-    run = sys.argv[1]
-    for name, argv in (("info", ["info", run]), ("resume", ["train", "--resume", "--out", run, "--steps", "1"])):
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = main(argv)
-        print(f"{name.upper()} {code} {err.getvalue()!r}", flush=True)
-""")
-
 
 def env(delay: float = 0.25) -> dict:
     e = dict(os.environ, KILL9_RENAME_DELAY=str(delay), OMP_NUM_THREADS="1", EBM_STUDIO_THREADS="1")
@@ -108,12 +98,15 @@ class Child:
 
 def check_run(run: Path, child: Child, killed_at: float) -> str:
     """Open and resume the killed run; the steps lost fit in one autosave interval."""
+    from ebm_studio.cli import main
+
     has_config, has_model = (run / "config.toml").exists(), (run / "model.safetensors").exists()
-    out = subprocess.run([sys.executable, "-c", CHECK, str(run)], capture_output=True, text=True, env=env(0.0),
-                         timeout=180)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "Traceback" not in out.stdout + out.stderr, out.stdout + out.stderr
-    results = {line.split()[0]: (int(line.split()[1]), line.split(" ", 2)[2]) for line in out.stdout.splitlines()}
+    results = {}
+    commands = (("INFO", ["info", str(run)]), ("RESUME", ["train", "--resume", "--out", str(run), "--steps", "1"]))
+    for name, argv in commands:
+        err = io.StringIO()  # in this process: an exception here (a traceback) fails the test
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            results[name] = (main(argv), err.getvalue())
     if not has_config:  # killed before the first second's config: nothing to lose, a clear message
         assert results["RESUME"][0] == 2 and "nothing to resume" in results["RESUME"][1]
         return "before config"
@@ -140,7 +133,7 @@ def test_kill9_at_random_instants_and_inside_every_files_save_leaves_a_run_that_
     plans += [("time", rng.uniform(0.0, 6.0)) for _ in range(8)]  # after the config: data, fit, steps, saves
     plans += [("rename", name, 1) for name in RUN_FILES]  # inside each file's save of the first checkpoint
     plans += [("rename", name, 2) for name in RUN_FILES]  # ... and of the first autosave
-    plans += [("after_step", rng.randint(3, 40)) for _ in range(4)]  # mid-training, at random steps
+    plans += [("after_step", rng.randint(3, 40)) for _ in range(6)]  # mid-training, at random steps
     outcomes = []
     for i, plan in enumerate(plans):
         run = tmp_path / f"run{i}"
@@ -148,7 +141,8 @@ def test_kill9_at_random_instants_and_inside_every_files_save_leaves_a_run_that_
         if plan[0] == "launch":
             time.sleep(plan[1])
         elif plan[0] == "time":
-            child.read_until(r"RENAME config.toml ")
+            while not (run / "config.toml").exists():
+                time.sleep(0.01)
             time.sleep(plan[1])
         elif plan[0] == "rename":
             for _ in range(plan[2]):
@@ -157,7 +151,9 @@ def test_kill9_at_random_instants_and_inside_every_files_save_leaves_a_run_that_
             child.read_until(rf"STEP {plan[1]} ")
         killed_at = child.kill()
         outcomes.append((plan, check_run(run, child, killed_at)))
-    assert sum(o == "ok" for _, o in outcomes) >= 20, outcomes  # >= 20 kills of a run that had begun
+    # every instant passed check_run; at least 20 of them after the run had begun (its config written:
+    # the kills from launch and inside the very first config write come before it)
+    assert sum(o == "ok" for _, o in outcomes) >= 20, outcomes
 
 
 def test_a_second_and_third_ctrl_c_during_the_final_save_wait_for_it(tmp_path):
