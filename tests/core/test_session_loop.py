@@ -184,3 +184,29 @@ def test_the_guard_shrinks_the_sampler_step_only_when_the_samples_blew_up(mnist_
     assert trainer.cfg.sampler.step_size == step_size
     guard.cool_down(trainer, 0.5, samples=True)
     assert trainer.cfg.sampler.step_size == pytest.approx(step_size * 0.5)
+
+
+def test_a_save_cut_between_the_weights_and_the_trainer_state_resumes_from_the_newer_weights(mnist_small, tmp_path,
+                                                                                            monkeypatch):
+    from ebm_studio.core import checkpoint
+
+    session = small_session(mnist_small, tmp_path)
+    list(session.steps(Budget(steps=2)))
+    session.save()  # a whole checkpoint at step 2
+    list(session.steps(Budget(steps=2)))
+    real = checkpoint.save_tensors
+
+    def killed_before_the_trainer_state(path, tensors, metadata=None):
+        if path.name == checkpoint.TRAINER_FILE:
+            raise KeyboardInterrupt  # as a kill -9 right after the weights were renamed into place
+        return real(path, tensors, metadata)
+
+    monkeypatch.setattr(checkpoint, "save_tensors", killed_before_the_trainer_state)
+    with pytest.raises(KeyboardInterrupt):
+        session.save()
+    monkeypatch.setattr(checkpoint, "save_tensors", real)
+    resumed = TrainingSession(RunConfig(), run_dir=tmp_path / "run", resume=True, data=mnist_small.images,
+                              autosave_minutes=0)
+    assert resumed.trainer.step == 4 and "new optimiser" in resumed.notice  # the newer weights, said so
+    weights = load_run(tmp_path / "run").model.state_dict()
+    assert all(torch.equal(v, resumed.trainer.model.state_dict()[k].cpu()) for k, v in weights.items())
