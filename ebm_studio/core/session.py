@@ -236,7 +236,7 @@ class TrainingSession:
             raise CheckpointError(f"{self.run_dir} already holds a run; resume it or choose another directory")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with critical_section():
-            save_config(self.cfg, self.run_dir / CONFIG_FILE, {"step": 0})
+            save_config(self.cfg, self.run_dir / CONFIG_FILE, {"step": 0, **self._save_meta()})
 
     @staticmethod
     def _config_only(run_dir: Path) -> RunConfig:
@@ -313,6 +313,10 @@ class TrainingSession:
             return True
         return False
 
+    def _save_meta(self) -> dict:
+        """What config.toml's [meta] says about saving: the autosave interval in force (0 = off)."""
+        return {"autosave_minutes": float(self.autosave_minutes)}
+
     def save(self, run_dir: str | Path | None = None) -> Path:
         """Metrics first, then the checkpoint, inside a critical section (a stop signal waits)."""
         target = Path(run_dir) if run_dir is not None else self.run_dir
@@ -326,7 +330,8 @@ class TrainingSession:
                 copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
                 copy.rows = list(self.log.rows)
                 copy.flush()
-            save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
+            save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer,
+                     meta=self._save_meta())
         self._last_save = time.monotonic()
         return target
 

@@ -126,6 +126,10 @@ def test_autosave_is_time_based_and_writes_the_metrics_before_the_checkpoint(mni
     assert step.saved == tmp_path / "run"
     assert logged_at_save == [(2, 2)]  # every step of the checkpoint is already in metrics.csv
     assert load_config(tmp_path / "run" / CONFIG_FILE).model.width == 4
+    import tomllib
+
+    meta = tomllib.loads((tmp_path / "run" / CONFIG_FILE).read_text())["meta"]
+    assert meta["autosave_minutes"] == pytest.approx(1e-9) and meta["step"] == 2  # the config states the interval
 
 
 def test_a_failed_step_restores_the_last_good_state_with_the_current_learning_rate(mnist_small):
