@@ -15,9 +15,17 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..core.config import FAMILIES
+from ..core.families import family_names
 from .config_set import add_set
-from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
+from .options import (
+    DEVICE_CHOICES,
+    add_quiet,
+    finite_float,
+    fraction,
+    nonneg_int,
+    positive_float,
+    positive_int,
+)
 
 #: Keys a resumed run may change: the schedule of the rest of its training, not what it is.
 LIVE_KEYS = ("train.lr", "train.lr_anneal", "train.contrast", "train.contrast_phase")
@@ -30,7 +38,7 @@ def register(sub) -> None:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
+    t.add_argument("--model", choices=list(family_names()), help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--prior-components", type=positive_int, metavar="K",

@@ -178,5 +178,4 @@ def _median(values: list[float]) -> float:
 
 
 def _uses_langevin_negatives(trainer) -> bool:
-    cfg = trainer.cfg
-    return cfg.model.family == "conv" and cfg.train.objective == "cd" and cfg.train.negatives != "data"
+    return bool(getattr(trainer, "langevin_negatives", False))

@@ -13,6 +13,9 @@ import weakref
 import numpy as np
 import torch
 
+from .data import load_mnist
+from .families import energy_of
+
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -21,9 +24,6 @@ def reference_energies(model, n: int = 1000) -> np.ndarray:
     cached = _cache.get(model)
     if cached is not None and len(cached) == n:
         return cached
-    from .data import load_mnist
-    from .families import energy_of
-
     x = load_mnist("test").images[:n]
     energies = np.sort(np.concatenate([energy_of(model, x[i:i + 250]).float().cpu().numpy() for i in range(0, n, 250)]))
     _cache[model] = energies
@@ -32,8 +32,6 @@ def reference_energies(model, n: int = 1000) -> np.ndarray:
 
 def energy_percentile(model, images, n_reference: int = 1000) -> np.ndarray:
     """Percent of real test digits whose energy is higher than each image's (100 = more digit-like than all)."""
-    from .families import energy_of
-
     x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, 1, 28, 28)
     e = energy_of(model, x).float().cpu().numpy()
     ref = reference_energies(model, n_reference)

@@ -16,11 +16,19 @@ import io
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.atomic import atomic_write_text
-from ..core.baselines import BASELINE_FAMILIES
+from ..core.families import family
 
 SERIES = ["loss", "grad_norm", "e_data", "e_samples"]
 COLORS = {"loss": "#1f77b4", "grad_norm": "#9467bd", "e_data": "#2ca02c", "e_samples": "#d62728"}
@@ -31,28 +39,11 @@ HOVER_HINT = "hover a chart to read values; drag or wheel to zoom, right-click f
 REDRAW_MS = 66
 MAX_DRAWN = 2000  # points per curve handed to pyqtgraph (~2 per pixel); longer runs are min/max-decimated
 
-# What E(data) / E(samples) mean for each kind of training (see the trainers' docstrings).
-ENERGY_LABELS = {
-    "cd": ("E(data)", "E(samples)"),
-    "dsm": ("E(clean data)", "E(noised data)"),
-    "dsm+contrast": ("E(noised data)", "E(sampler chains)"),  # at the chains' noise levels (dsm.py)
-    "dsm+phase": ("E(data)", "E(noised data, then chains)"),  # the contrastive phase ends a budget
-    "boltzmann": ("F(data)", "F(fantasy)"),
-    "vae": ("−ELBO(data)", "−ELBO(samples)"),
-    "flow": ("−log p(data)", "−log p(samples)"),
-}
-
-
 def energy_labels(cfg) -> tuple[str, str]:
+    """What E(data) / E(samples) mean for the run's family and objective (its record says)."""
     if cfg is None:
-        return ENERGY_LABELS["cd"]
-    if cfg.model.family in BASELINE_FAMILIES:
-        return ENERGY_LABELS[cfg.model.family]
-    if cfg.model.family != "conv":
-        return ENERGY_LABELS["boltzmann"]
-    if cfg.train.objective == "dsm" and cfg.train.contrast > 0:
-        return ENERGY_LABELS["dsm+phase" if cfg.train.contrast_phase > 0 else "dsm+contrast"]
-    return ENERGY_LABELS.get(cfg.train.objective, ENERGY_LABELS["cd"])
+        return ("E(data)", "E(samples)")
+    return family(cfg.model.family).chart_labels(cfg)
 
 
 class _Series:
@@ -209,7 +200,7 @@ class ChartsPanel(QWidget):
             line.hide()
             self._vlines.append(line)
         self._event_lines: list = []
-        self.set_energy_labels(*ENERGY_LABELS["cd"])
+        self.set_energy_labels(*energy_labels(None))
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(REDRAW_MS)

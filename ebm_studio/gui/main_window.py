@@ -16,8 +16,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox,
-                               QPlainTextEdit, QScrollArea, QToolBar, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QScrollArea,
+    QToolBar,
+    QWidget,
+)
 
 from ..core.checkpoint import METRICS_FILE, MetricsLog, load_run
 from ..core.config import RunConfig, config_to_toml, load_config
@@ -266,7 +277,7 @@ class MainWindow(QMainWindow):
 
     def _load_guide(self, run_path) -> None:
         """The run's class guide (for steering the canvas toward a digit), if it has one."""
-        from ..core.guidance import GUIDE_FILE, load_guide
+        from ..core.conv.guidance import GUIDE_FILE, load_guide
 
         guide = None
         if run_path is not None and (Path(run_path) / GUIDE_FILE).exists():

@@ -5,12 +5,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core.baselines import BASELINE_FAMILIES
-from ..core.boltzmann import BOLTZMANN_FAMILIES
 from ..core.export import save_grid_png
+from ..core.families import family
 from .fields import NumberField
 from .image_grid import ImageGrid
 from .tasks import run_job
@@ -54,9 +64,9 @@ def live_caption(cfg) -> str:
     t, s = cfg.train, cfg.sampler
     start = {"buffer": "replay-buffer chains", "data": "chains started at the data batch",
              "noise": "chains started from noise"}[t.negatives]
-    if cfg.model.family in BASELINE_FAMILIES:
+    if not family(cfg.model.family).has_chain:
         return f"Live samples from the latent prior (temperature {s.temperature:g})"
-    if cfg.model.family != "conv":
+    if family(cfg.model.family).gibbs:
         return f"Live fantasy particles: {start} after {s.steps} Gibbs sweep(s) (visible means)"
     if t.objective == "dsm":
         return "Live: noised training digits, denoised in one step by the model (Tweedie)"
@@ -65,9 +75,9 @@ def live_caption(cfg) -> str:
 
 def sampler_summary(cfg) -> str:
     s = cfg.sampler
-    if cfg.model.family in BASELINE_FAMILIES:
+    if not family(cfg.model.family).has_chain:
         return f"one pass from the latent prior, temperature {s.temperature:g}"
-    if cfg.model.family != "conv":
+    if family(cfg.model.family).gibbs:
         return "Gibbs sampling"
     if s.schedule == "ancestral":
         return f"ancestral sampling σ {s.sigma_max:g}→{s.sigma_min:g}, {s.levels * s.steps_per_level} steps"
@@ -197,13 +207,13 @@ class SamplesPanel(QWidget):
         self.generate_btn.setEnabled(can and not self._busy)
         self.export_btn.setEnabled(len(self.samples) > 0)
         self.eval_btn.setEnabled(len(self.samples) >= 2 and not self._busy)
-        boltzmann = self.cfg is not None and self.cfg.model.family in BOLTZMANN_FAMILIES and self.model is not None
+        boltzmann = self.cfg is not None and family(self.cfg.model.family).ais and self.model is not None
         self.recon_btn.setVisible(boltzmann)
         self.recon_btn.setEnabled(boltzmann and not self._busy)
 
     def reconstruct(self, seed: int | None = None) -> None:
         """Reconstructions and 15 %-flip denoising of test digits by the Boltzmann machine shown."""
-        if self.model is None or self.cfg is None or self.cfg.model.family not in BOLTZMANN_FAMILIES:
+        if self.model is None or self.cfg is None or not family(self.cfg.model.family).ais:
             self.error.emit("reconstructions are for Boltzmann machines")
             return
         self.live.setChecked(False)

@@ -8,30 +8,27 @@ sampler settings stay editable and are sent to the worker, taking effect at the 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core import families
-from ..core.baselines import BASELINE_FAMILIES
 from ..core.config import RunConfig
 from ..core.device import cuda_available
 from ..core.errors import ConfigError
 from .fields import NumberField
 
-FAMILY_LABELS = {
-    "conv": "Convolutional EBM (Langevin)",
-    "rbm": "Bernoulli RBM (Gibbs)",
-    "hopfield": "Hopfield: Gaussian hidden (Gibbs)",
-    "sparse-rbm": "Sparse RBM, L1 (Gibbs)",
-    "dbm": "Deep Boltzmann machine (Gibbs)",
-    "vae": "VAE: baseline, not an EBM",
-    "flow": "RealNVP flow: baseline, not an EBM",
-}
 BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
-
-
-def supported_families() -> tuple[str, ...]:
-    return tuple(getattr(families, "ALL_FAMILIES", ("conv",)))
 
 
 class TrainingPanel(QWidget):
@@ -49,13 +46,8 @@ class TrainingPanel(QWidget):
         model_box = QGroupBox("Model and data")
         form = QFormLayout(model_box)
         self.family = QComboBox()
-        supported = supported_families()
-        for fam, label in FAMILY_LABELS.items():
-            self.family.addItem(label, fam)
-            if fam not in supported:
-                item = self.family.model().item(self.family.count() - 1)
-                item.setEnabled(False)
-                item.setToolTip("not available in this build")
+        for fam in families.all_families():
+            self.family.addItem(fam.label, fam.name)
         self.family.setToolTip("Which energy-based model to train")
         form.addRow("Family", self.family)
         preset_row = QHBoxLayout()
@@ -266,7 +258,8 @@ class TrainingPanel(QWidget):
         idx = self.family.findData(cfg.model.family)
         if idx >= 0:
             self.family.setCurrentIndex(idx)
-        self.width.set_value(cfg.model.width if cfg.model.family == "conv" else cfg.model.hidden[0])
+        self.width.set_value(cfg.model.width if "width" in families.family(cfg.model.family).model_fields
+                             else cfg.model.hidden[0])
         self._set_source(cfg.data.source)
         self.examples.set_value(cfg.data.limit or 0)
         chosen = set(cfg.data.digits or range(10))
@@ -340,7 +333,7 @@ class TrainingPanel(QWidget):
             "sampler.steps_per_level": self.per_level.value(),
             "sampler.eps": self.eps.value(),
         }
-        if fam == "conv":
+        if "width" in families.family(fam).model_fields:
             over["model.width"] = self.width.value()
         else:
             over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
@@ -370,7 +363,7 @@ class TrainingPanel(QWidget):
             keep["train.seed"] = seed
         cfg = preset_config(name, RunConfig().with_overrides(**keep))
         if "model.family" not in PRESETS[name]:
-            cfg = cfg.with_overrides(**{"model.family": "conv"})
+            cfg = cfg.with_overrides(**{"model.family": RunConfig().model.family})  # the default family's recipe
         self.set_config(cfg)
         self.preset.setCurrentText(name)
 
@@ -395,10 +388,10 @@ class TrainingPanel(QWidget):
         """Grey out what the chosen objective and schedule do not use."""
         if getattr(self, "_running", False):
             return
-        family = self.family.currentData()
-        self.precision.setEnabled(family == "conv")  # the others compute in float32
-        if family != "conv":  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
-            gibbs = family not in BASELINE_FAMILIES  # baselines: maximum likelihood, samples in one pass
+        family = families.family(self.family.currentData())
+        self.precision.setEnabled(family.langevin)  # the others compute in float32
+        if not family.langevin:  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
+            gibbs = family.gibbs  # baselines: maximum likelihood, samples in one pass
             for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast, self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
                       self.grad_clip):

@@ -14,12 +14,25 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ...core.baselines import BASELINE_FAMILIES
 from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
+from ...core.families import family
 from ...core.playback import ChainPlayer, PlaybackSettings
 from ..fields import NumberField
 from ..image_grid import ImageGrid
@@ -302,12 +315,12 @@ class CanvasPanel(QWidget):
             else:
                 self.step_size.set_value(sc.step_size)
                 self.noise.set_value(sc.noise)
-            is_conv = cfg.model.family == "conv"
-            self.anneal.setEnabled(is_conv and annealed)
-            self.anneal.setChecked(is_conv and annealed)
-            self.anneal_from.setEnabled(is_conv and annealed)
+            langevin = family(cfg.model.family).langevin
+            self.anneal.setEnabled(langevin and annealed)
+            self.anneal.setChecked(langevin and annealed)
+            self.anneal_from.setEnabled(langevin and annealed)
             self._anneal_toggled(self.anneal.isChecked())
-            self.plot.setLabel("bottom", "Langevin step" if is_conv else "Gibbs sweep")
+            self.plot.setLabel("bottom", family(cfg.model.family).step_label.capitalize())
         self._update_energy_readout()
         self._update_buttons()
         if was_playing and model is not None:
@@ -316,7 +329,7 @@ class CanvasPanel(QWidget):
     def set_guide(self, guide) -> None:
         """The class guide of the model shown (None: steering unavailable)."""
         self.guide = guide
-        usable = guide is not None and self.cfg is not None and self.cfg.model.family == "conv"
+        usable = guide is not None and self.cfg is not None and family(self.cfg.model.family).guidable
         self.steer.setEnabled(usable)
         self.steer_weight.setEnabled(usable)
         if not usable:
@@ -332,7 +345,7 @@ class CanvasPanel(QWidget):
         digit = self.steer.currentData()
         if digit is None or self.guide is None:
             return self.model
-        from ...core.guidance import GuidedEnergy
+        from ...core.conv.guidance import GuidedEnergy
 
         weight = self.steer_weight.value()
         return GuidedEnergy(self.model, self.guide, digit, weight if weight is not None else 1.0)
@@ -422,8 +435,8 @@ class CanvasPanel(QWidget):
     def _anneal_toggled(self, on: bool) -> None:
         on = on and self.anneal.isEnabled()
         self.anneal_from.setEnabled(on)
-        self.step_size.setEnabled(not on and self.cfg is not None and self.cfg.model.family == "conv")
-        self.noise.setEnabled(not on and self.cfg is not None and self.cfg.model.family == "conv")
+        self.step_size.setEnabled(not on and self.cfg is not None and family(self.cfg.model.family).langevin)
+        self.noise.setEnabled(not on and self.cfg is not None and family(self.cfg.model.family).langevin)
         self.player = None
 
     def _mode_changed(self) -> None:
@@ -626,7 +639,7 @@ class CanvasPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has_model = self.model is not None
-        chainless = has_model and self.cfg is not None and self.cfg.model.family in BASELINE_FAMILIES
+        chainless = has_model and self.cfg is not None and not family(self.cfg.model.family).has_chain
         for b, tip in ((self.play_btn, "Run the chains at the chosen speed (pause any time)"),
                        (self.step_btn, "Advance every chain by exactly one sampler step")):
             b.setEnabled(has_model and not chainless)
