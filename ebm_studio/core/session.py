@@ -198,6 +198,7 @@ class TrainingSession:
                 raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
             if not (self.run_dir / MODEL_FILE).exists():
                 cfg, resume, self.restarted = self._config_only(self.run_dir), False, True
+                self.notice = "the run was stopped before its first checkpoint: starting it again from its config"
         if resume:
             run = load_run(self.run_dir, device="cpu", with_trainer_state=True)
             cfg = run.config

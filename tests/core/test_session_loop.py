@@ -97,7 +97,7 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_its_config(mnist_
     small_session(mnist_small, tmp_path, autosave_minutes=0)  # autosave off: only the config is written
     assert (run_dir / CONFIG_FILE).exists() and not (run_dir / MODEL_FILE).exists()
     resumed = TrainingSession(RunConfig(), run_dir=run_dir, resume=True, data=mnist_small.images, autosave_minutes=0)
-    assert resumed.restarted and resumed.cfg.model.width == 4
+    assert resumed.restarted and resumed.cfg.model.width == 4 and "first checkpoint" in resumed.notice
     assert [s.record.step for s in resumed.steps(Budget(steps=2))] == [1, 2]
 
 
