@@ -24,7 +24,16 @@ from typing import Callable, Iterator
 
 import torch
 
-from .checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, MetricsLog, load_run, resume_trainer, save_run
+from .checkpoint import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    TRAINER_FILE,
+    MetricsLog,
+    load_run,
+    resume_trainer,
+    save_run,
+)
 from .config import RunConfig, load_config, save_config
 from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError, OutOfMemory
@@ -32,6 +41,7 @@ from .event_log import EventLog
 from .families import build_model, draw_from_noise, make_trainer
 from .run_lock import RunLock
 from .stop_signals import critical_section
+from .tensor_files import load_tensors
 from .trainer import CSV_FIELDS, TrainRecord
 
 AUTOSAVE_MINUTES = 1.0  # a kill -9 loses at most this much training (the README's "never lose a run")
@@ -144,6 +154,21 @@ def end_budget_schedule(trainer) -> None:
     trainer.set_lr_scale(1.0)
 
 
+def _save_was_interrupted(run) -> bool:
+    """True when a kill came between the weights and the trainer state of one save: the weights
+    are of a later step than the (intact) trainer state. Resuming then continues from the newer
+    weights with a new optimiser (``run.notice`` says so) instead of refusing a run that was
+    only cut short; a trainer state that is corrupt or foreign is still refused."""
+    if run.trainer_problem is None or run.model_step is None:
+        return False
+    try:
+        _, info = load_tensors(run.path / TRAINER_FILE)
+    except CheckpointError:
+        return False
+    step = info.get("step", "")
+    return step.isdigit() and int(step) < run.model_step
+
+
 def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
     """The config of a run that fine-tunes a ``source`` model on ``target``'s data and budget: the
     architecture, the noise levels and sampler the weights were trained for, and the objective
@@ -174,11 +199,13 @@ class TrainingSession:
         if resume:
             if not (self.run_dir / MODEL_FILE).exists():
                 cfg, resume, self.restarted = self._config_only(self.run_dir), False, True
+                self.notice = "the run was stopped before its first checkpoint: starting it again from its config"
         if resume:
             run = load_run(self.run_dir, device="cpu", with_trainer_state=True)
             cfg = run.config
             self.cfg = cfg
             self.data = data if data is not None else self._load_data(cfg)
+            fresh_optimizer = fresh_optimizer or _save_was_interrupted(run)
             self.trainer = resume_trainer(run, self.data, device=device, fresh_optimizer=fresh_optimizer)
             self.notice = run.notice
         else:
@@ -213,7 +240,7 @@ class TrainingSession:
             raise CheckpointError(f"{self.run_dir} already holds a run; resume it or choose another directory")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with critical_section():
-            save_config(self.cfg, self.run_dir / CONFIG_FILE, {"step": 0})
+            save_config(self.cfg, self.run_dir / CONFIG_FILE, {"step": 0, **self._save_meta()})
 
     @staticmethod
     def _config_only(run_dir: Path) -> RunConfig:
@@ -293,6 +320,10 @@ class TrainingSession:
             return True
         return False
 
+    def _save_meta(self) -> dict:
+        """What config.toml's [meta] says about saving: the autosave interval in force (0 = off)."""
+        return {"autosave_minutes": float(self.autosave_minutes)}
+
     def save(self, run_dir: str | Path | None = None) -> Path:
         """Metrics first, then the checkpoint, inside a critical section (a stop signal waits)."""
         target = Path(run_dir) if run_dir is not None else self.run_dir
@@ -307,7 +338,8 @@ class TrainingSession:
                 copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
                 copy.rows = list(self.log.rows)
                 copy.flush()
-            save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
+            save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer,
+                     meta=self._save_meta())
         self._last_save = time.monotonic()
         return target
 

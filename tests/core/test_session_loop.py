@@ -97,7 +97,7 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_its_config(mnist_
     small_session(mnist_small, tmp_path, autosave_minutes=0)  # autosave off: only the config is written
     assert (run_dir / CONFIG_FILE).exists() and not (run_dir / MODEL_FILE).exists()
     resumed = TrainingSession(RunConfig(), run_dir=run_dir, resume=True, data=mnist_small.images, autosave_minutes=0)
-    assert resumed.restarted and resumed.cfg.model.width == 4
+    assert resumed.restarted and resumed.cfg.model.width == 4 and "first checkpoint" in resumed.notice
     assert [s.record.step for s in resumed.steps(Budget(steps=2))] == [1, 2]
 
 
@@ -126,6 +126,10 @@ def test_autosave_is_time_based_and_writes_the_metrics_before_the_checkpoint(mni
     assert step.saved == tmp_path / "run"
     assert logged_at_save == [(2, 2)]  # every step of the checkpoint is already in metrics.csv
     assert load_config(tmp_path / "run" / CONFIG_FILE).model.width == 4
+    import tomllib
+
+    meta = tomllib.loads((tmp_path / "run" / CONFIG_FILE).read_text())["meta"]
+    assert meta["autosave_minutes"] == pytest.approx(1e-9) and meta["step"] == 2  # the config states the interval
 
 
 def test_a_failed_step_restores_the_last_good_state_with_the_current_learning_rate(mnist_small):
@@ -184,3 +188,29 @@ def test_the_guard_shrinks_the_sampler_step_only_when_the_samples_blew_up(mnist_
     assert trainer.cfg.sampler.step_size == step_size
     guard.cool_down(trainer, 0.5, samples=True)
     assert trainer.cfg.sampler.step_size == pytest.approx(step_size * 0.5)
+
+
+def test_a_save_cut_between_the_weights_and_the_trainer_state_resumes_from_the_newer_weights(mnist_small, tmp_path,
+                                                                                            monkeypatch):
+    from ebm_studio.core import checkpoint
+
+    session = small_session(mnist_small, tmp_path)
+    list(session.steps(Budget(steps=2)))
+    session.save()  # a whole checkpoint at step 2
+    list(session.steps(Budget(steps=2)))
+    real = checkpoint.save_tensors
+
+    def killed_before_the_trainer_state(path, tensors, metadata=None):
+        if path.name == checkpoint.TRAINER_FILE:
+            raise KeyboardInterrupt  # as a kill -9 right after the weights were renamed into place
+        return real(path, tensors, metadata)
+
+    monkeypatch.setattr(checkpoint, "save_tensors", killed_before_the_trainer_state)
+    with pytest.raises(KeyboardInterrupt):
+        session.save()
+    monkeypatch.setattr(checkpoint, "save_tensors", real)
+    resumed = TrainingSession(RunConfig(), run_dir=tmp_path / "run", resume=True, data=mnist_small.images,
+                              autosave_minutes=0)
+    assert resumed.trainer.step == 4 and "new optimiser" in resumed.notice  # the newer weights, said so
+    weights = load_run(tmp_path / "run").model.state_dict()
+    assert all(torch.equal(v, resumed.trainer.model.state_dict()[k].cpu()) for k, v in weights.items())

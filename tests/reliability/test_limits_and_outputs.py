@@ -7,7 +7,8 @@ import torch
 
 from ebm_studio.core.config import RunConfig
 from ebm_studio.core.errors import ConfigError, DivergenceError
-from ebm_studio.core.limits import MAX_GRID_CELLS, check_grid, check_seed, estimated_parameters
+from ebm_studio.core.config import PARAMETER_ESTIMATES
+from ebm_studio.core.limits import MAX_GRID_CELLS, check_grid, check_seed
 from ebm_studio.core.output_paths import check_output_path
 from ebm_studio.core.values import check_finite_samples, data_source_problem
 
@@ -36,7 +37,7 @@ def test_the_estimate_bounds_the_real_parameter_count():
     for family, hidden in [("rbm", [300]), ("dbm", [200, 100]), ("vae", [400]), ("flow", [256])]:
         cfg = RunConfig().with_overrides(**{"model.family": family, "model.hidden": hidden})
         real = sum(p.numel() for p in build_model(cfg).parameters())
-        assert real <= estimated_parameters(cfg.model) <= 3 * real
+        assert real <= PARAMETER_ESTIMATES[family](cfg.model) <= 3 * real
 
 
 def test_output_path_checks(tmp_path):
