@@ -7,56 +7,99 @@ sampler settings stay editable and are sent to the worker, taking effect at the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core import families
-from ..core.baselines import BASELINE_FAMILIES
+from ..controller import StudioController
+from ..controller.family_view import all_family_names, family_traits
+from ..controller.studio import START_MODES
 from ..core.config import RunConfig
 from ..core.device import cuda_available
 from ..core.errors import ConfigError
 from .fields import NumberField
 
-FAMILY_LABELS = {
-    "conv": "Convolutional EBM (Langevin)",
-    "rbm": "Bernoulli RBM (Gibbs)",
-    "hopfield": "Hopfield: Gaussian hidden (Gibbs)",
-    "sparse-rbm": "Sparse RBM, L1 (Gibbs)",
-    "dbm": "Deep Boltzmann machine (Gibbs)",
-    "vae": "VAE: baseline, not an EBM",
-    "flow": "RealNVP flow: baseline, not an EBM",
-}
 BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
 
 
-def supported_families() -> tuple[str, ...]:
-    return tuple(getattr(families, "ALL_FAMILIES", ("conv",)))
+def compact_form(box: QGroupBox) -> QFormLayout:
+    """A form whose long rows wrap under their label when the dock is narrow."""
+    form = QFormLayout(box)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form
 
 
 class TrainingPanel(QWidget):
     validity_changed = Signal(bool)
     live_settings_changed = Signal()  # a setting that may change mid-run was edited
 
-    def __init__(self, parent=None):
+    def __init__(self, controller: StudioController | None = None, parent=None):
         super().__init__(parent)
+        self.controller = controller or StudioController()
         self.data_source = "mnist"
         self._valid = True
+        self._running = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("QLabel { color: #a94442; background: #fdf0f0; border: 1px solid #e0b4b4;"
+                                   " border-radius: 3px; padding: 4px; }")
+        self.message.hide()
+        outer.addWidget(self.message)  # on top, where it is seen without scrolling
+        outer.addWidget(self._build_start_box())
+        outer.addWidget(self._build_model_box())
+        outer.addWidget(self._build_optimisation_box())
+        outer.addWidget(self._build_sampler_box())
+        outer.addStretch(1)
+        self._collect_fields()
+        self._setting = False
+        self.family.currentIndexChanged.connect(self._family_changed)
+        self.controller.start_mode_changed.connect(self._render_start_mode)
+        self.controller.model_changed.connect(lambda *_: self._render_start_mode())
+        self.set_config(RunConfig())
+        self._render_start_mode()
 
-        # model & data -------------------------------------------------------------------------
+    # --- building ----------------------------------------------------------------------------------
+    def _build_start_box(self) -> QGroupBox:
+        box = QGroupBox("Start does")
+        col = QVBoxLayout(box)
+        self.start_mode = QComboBox()
+        for key, text in START_MODES.items():
+            self.start_mode.addItem(text, key)
+        self.start_mode.setToolTip("What Start trains: a new model of the recipe below (the default, also with the "
+                                   "shipped model shown), the run opened or trained here, or the model shown "
+                                   "fine-tuned on the data chosen below")
+        self.start_mode.activated.connect(lambda i: self.controller.set_start_mode(self.start_mode.itemData(i)))
+        self.start_note = QLabel("")
+        self.start_note.setWordWrap(True)
+        self.start_note.setStyleSheet("color: #555;")
+        col.addWidget(self.start_mode)
+        col.addWidget(self.start_note)
+        return box
+
+    def _build_model_box(self) -> QGroupBox:
         model_box = QGroupBox("Model and data")
-        form = QFormLayout(model_box)
+        form = compact_form(model_box)
         self.family = QComboBox()
-        supported = supported_families()
-        for fam, label in FAMILY_LABELS.items():
-            self.family.addItem(label, fam)
-            if fam not in supported:
-                item = self.family.model().item(self.family.count() - 1)
-                item.setEnabled(False)
-                item.setToolTip("not available in this build")
+        for fam in all_family_names():
+            self.family.addItem(family_traits(fam).label, fam)
         self.family.setToolTip("Which energy-based model to train")
+        self.family.setMinimumContentsLength(12)
+        self.family.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         form.addRow("Family", self.family)
         preset_row = QHBoxLayout()
         self.preset = QComboBox()
@@ -64,7 +107,8 @@ class TrainingPanel(QWidget):
 
         for name in PRESETS:
             self.preset.addItem(name)
-        self.preset.setToolTip("dsm: denoising score matching + annealed Langevin (digits in minutes on a CPU)\n"
+        self.preset.setToolTip("dsm (the default): denoising score matching, ancestral sampling (digits in minutes on "
+                               "a CPU)\n"
                                "cd-uva: contrastive divergence with a replay buffer (UvA tutorial / Du & Mordatch)\n"
                                "cd-seed: contrastive divergence started at the data (the seed project)")
         apply_preset = QPushButton("Apply")
@@ -74,19 +118,23 @@ class TrainingPanel(QWidget):
         form.addRow("Recipe", preset_row)
         self._preset_widgets = [self.preset, apply_preset]
         self.width = NumberField("width", 16, 1, 512, integer=True,
-                                 tooltip="Channels of the first conv layer (the net's capacity); hidden units for Boltzmann machines")
+                                 tooltip="Channels of the first conv layer (the net's capacity); hidden units "
+                                         "for Boltzmann machines")
         form.addRow("Width / hidden", self.width)
         data_row = QHBoxLayout()
-        self.data_label = QLabel("MNIST (bundled)")
+        self.data_label = QLabel("MNIST (bundled)")  # a long folder path is elided, in full in the tooltip
+        self.data_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.data_label.setMinimumWidth(40)
         self.data_button = QPushButton("Choose…")
         self.data_button.setToolTip("Train on your own data: a folder of MNIST IDX files or of images")
         self.data_button.clicked.connect(self._choose_data)
         self.data_reset = QPushButton("MNIST")
         self.data_reset.clicked.connect(lambda: self._set_source("mnist"))
-        data_row.addWidget(self.data_label, 1)
         data_row.addWidget(self.data_button)
         data_row.addWidget(self.data_reset)
-        form.addRow("Dataset", data_row)
+        data_row.addStretch(1)
+        form.addRow("Dataset", self.data_label)
+        form.addRow("", data_row)
         digits = QGridLayout()
         self.digit_boxes = []
         for d in range(10):
@@ -105,16 +153,12 @@ class TrainingPanel(QWidget):
                                     tooltip="Train on only the first N images of the chosen digits (few-shot "
                                             "learning); 0 = all of them")
         form.addRow("Examples (0 = all)", self.examples)
-        self.fine_tune = QCheckBox("Start from the model shown (fine-tune)")
-        self.fine_tune.setToolTip("Transfer: the new run starts from the weights of the model the Samples and "
-                                  "Canvas docks show (e.g. one trained without some digit), keeping its "
-                                  "architecture, noise levels and sampler, and trains it on the data chosen here")
-        form.addRow("", self.fine_tune)
-        outer.addWidget(model_box)
+        self.all_none = (all_btn, none_btn)
+        return model_box
 
-        # optimisation -------------------------------------------------------------------------
+    def _build_optimisation_box(self) -> QGroupBox:
         opt_box = QGroupBox("Optimisation")
-        form = QFormLayout(opt_box)
+        form = compact_form(opt_box)
         self.batch_size = NumberField("batch size", 128, 1, 65536, integer=True, tooltip="Images per training step")
         form.addRow("Batch size", self.batch_size)
         budget_row = QHBoxLayout()
@@ -141,7 +185,8 @@ class TrainingPanel(QWidget):
         self.beta1 = NumberField("beta1", 0.0, 0, 0.999999, tooltip="Adam's first-moment decay (momentum for SGD)")
         form.addRow("β1 / momentum", self.beta1)
         self.alpha = NumberField("alpha", 0.1, 0, 1000,
-                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near zero (live)")
+                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near "
+                                         "zero (live)")
         form.addRow("α (regulariser)", self.alpha)
         self.contrast = NumberField("contrast", 0.0, 0, 100,
                                     tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "
@@ -180,11 +225,11 @@ class TrainingPanel(QWidget):
                                       "weights are always restored; then lower the learning rate and carry on, "
                                       "pause for you to decide, or stop")
         form.addRow("On divergence", self.on_divergence)
-        outer.addWidget(opt_box)
+        return opt_box
 
-        # sampler ------------------------------------------------------------------------------
+    def _build_sampler_box(self) -> QGroupBox:
         samp_box = QGroupBox("Sampler (Langevin / Gibbs)")
-        form = QFormLayout(samp_box)
+        form = compact_form(samp_box)
         self.schedule = QComboBox()
         self.schedule.addItem("Annealed noise levels", "annealed")
         self.schedule.addItem("Ancestral (reverse diffusion)", "ancestral")
@@ -207,11 +252,13 @@ class TrainingPanel(QWidget):
         self.negatives.addItem("From data (CD)", "data")
         self.negatives.addItem("From noise (short-run)", "noise")
         form.addRow("Start chains from", self.negatives)
-        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True, tooltip="Persistent chains kept between steps")
+        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True,
+                                       tooltip="Persistent chains kept between steps")
         form.addRow("Buffer size", self.buffer_size)
         self.reinit = NumberField("reinit probability", 0.05, 0, 1, tooltip="Chance a buffer chain restarts from noise")
         form.addRow("Reinit prob.", self.reinit)
-        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True, tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
+        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True,
+                                 tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
         form.addRow("Steps", self.steps)
         self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="Langevin step: x ← x − step·∇E + noise (live)")
         form.addRow("Step size", self.step_size)
@@ -223,22 +270,19 @@ class TrainingPanel(QWidget):
                                  "inverse temperature β₀ up to 1 (1 = off; ~0.3 lets chains from noise visit more "
                                  "digits) (live)")
         form.addRow("Gibbs β₀", self.beta0)
-        outer.addWidget(samp_box)
+        return samp_box
 
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("QLabel { color: #a94442; background: #fdf0f0; border: 1px solid #e0b4b4;"
-                                   " border-radius: 3px; padding: 4px; }")
-        self.message.hide()
-        outer.insertWidget(0, self.message)  # on top, where it is seen without scrolling
-        outer.addStretch(1)
-
-        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha, self.contrast,
-                        self.seed, self.buffer_size, self.reinit, self.steps, self.step_size, self.noise, self.grad_clip,
+    def _collect_fields(self) -> None:
+        all_btn, none_btn = self.all_none
+        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1,
+                        self.alpha, self.contrast, self.seed, self.buffer_size, self.reinit, self.steps,
+                        self.step_size, self.noise, self.grad_clip,
                         self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0]
-        self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise, self.grad_clip,
+        self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise,
+                            self.grad_clip,
                             self.levels, self.per_level, self.eps, self.beta0]
-        self.structural = [self.family, self.width, self.examples, self.fine_tune, self.data_button, self.data_reset, *self.digit_boxes, all_btn,
+        self.structural = [self.start_mode, self.family, self.width, self.examples, self.data_button,
+                           self.data_reset, *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.precision,
                            self.negatives,
                            self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
@@ -247,9 +291,26 @@ class TrainingPanel(QWidget):
             f.validity_changed.connect(self._revalidate)
         for f in self.live_fields:
             f.value_edited.connect(self.live_settings_changed)
-        self._setting = False
-        self.family.currentIndexChanged.connect(self._family_changed)
-        self.set_config(RunConfig())
+
+    # --- what Start does ---------------------------------------------------------------------------
+    def _render_start_mode(self, *_) -> None:
+        c = self.controller
+        available = c.available_start_modes()
+        for i in range(self.start_mode.count()):
+            item = self.start_mode.model().item(i)
+            item.setEnabled(self.start_mode.itemData(i) in available or self.start_mode.itemData(i) == c.start_mode)
+        self.start_mode.setCurrentIndex(max(0, self.start_mode.findData(c.start_mode)))
+        self.start_note.setText(self.start_summary())
+
+    def start_summary(self) -> str:
+        c = self.controller
+        if c.start_mode == "continue":
+            where = c.session.run_dir if c.session is not None else c.shown.path
+            return f"goes on with the run in {where}"
+        if c.start_mode == "fine-tune":
+            return "trains the model shown further, on the data chosen below (its architecture and sampler)"
+        fam = self.family.currentData()
+        return f"trains a new {family_traits(fam).label} with the recipe below (recipe {self.preset.currentText()})"
 
     # --- config <-> fields --------------------------------------------------------------------
     def set_config(self, cfg: RunConfig) -> None:
@@ -266,7 +327,7 @@ class TrainingPanel(QWidget):
         idx = self.family.findData(cfg.model.family)
         if idx >= 0:
             self.family.setCurrentIndex(idx)
-        self.width.set_value(cfg.model.width if cfg.model.family == "conv" else cfg.model.hidden[0])
+        self.width.set_value(cfg.model.width if family_traits(cfg.model.family).langevin else cfg.model.hidden[0])
         self._set_source(cfg.data.source)
         self.examples.set_value(cfg.data.limit or 0)
         chosen = set(cfg.data.digits or range(10))
@@ -340,7 +401,7 @@ class TrainingPanel(QWidget):
             "sampler.steps_per_level": self.per_level.value(),
             "sampler.eps": self.eps.value(),
         }
-        if fam == "conv":
+        if family_traits(fam).langevin:
             over["model.width"] = self.width.value()
         else:
             over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
@@ -370,9 +431,10 @@ class TrainingPanel(QWidget):
             keep["train.seed"] = seed
         cfg = preset_config(name, RunConfig().with_overrides(**keep))
         if "model.family" not in PRESETS[name]:
-            cfg = cfg.with_overrides(**{"model.family": "conv"})
+            cfg = cfg.with_overrides(**{"model.family": RunConfig().model.family})
         self.set_config(cfg)
         self.preset.setCurrentText(name)
+        self._render_start_mode()
 
     def _family_changed(self, *_) -> None:
         """A new model family starts from its own recipe (a Boltzmann machine shares nothing with DSM)."""
@@ -384,7 +446,8 @@ class TrainingPanel(QWidget):
 
     def live_overrides(self) -> dict:
         """The settings that may change mid-run, as config overrides (empty if any is invalid)."""
-        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha, "train.contrast": self.contrast,
+        fields = {"train.lr": self.lr, "train.beta1": self.beta1, "train.alpha": self.alpha,
+                  "train.contrast": self.contrast,
                   "sampler.steps": self.steps, "sampler.step_size": self.step_size, "sampler.noise": self.noise,
                   "sampler.grad_clip": self.grad_clip, "sampler.levels": self.levels,
                   "sampler.steps_per_level": self.per_level, "sampler.eps": self.eps, "sampler.beta0": self.beta0}
@@ -393,13 +456,14 @@ class TrainingPanel(QWidget):
 
     def _update_enabled(self, *_) -> None:
         """Grey out what the chosen objective and schedule do not use."""
-        if getattr(self, "_running", False):
+        if self._running:
             return
-        family = self.family.currentData()
-        self.precision.setEnabled(family == "conv")  # the others compute in float32
-        if family != "conv":  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
-            gibbs = family not in BASELINE_FAMILIES  # baselines: maximum likelihood, samples in one pass
-            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast, self.sigma_max,
+        traits = family_traits(self.family.currentData())
+        self.precision.setEnabled(traits.langevin)  # the others compute in float32
+        if not traits.langevin:  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
+            gibbs = traits.gibbs  # baselines: maximum likelihood, samples in one pass
+            for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast,
+                      self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
                       self.grad_clip):
                 w.setEnabled(False)
@@ -467,5 +531,12 @@ class TrainingPanel(QWidget):
 
     def _set_source(self, source: str) -> None:
         self.data_source = source or "mnist"
-        self.data_label.setText("MNIST (bundled)" if self.data_source == "mnist" else self.data_source)
+        self.data_label.setText("MNIST (bundled)" if self.data_source == "mnist" else elide_path(self.data_source))
         self.data_label.setToolTip(self.data_source)
+        self.controller.set_dataset(self.data_source)
+        self._revalidate()
+
+
+def elide_path(path: str, keep: int = 32) -> str:
+    """``…/tail/of/the/path`` with at most ``keep`` characters: the label never widens the panel."""
+    return path if len(path) <= keep else "…" + path[-(keep - 1):]

@@ -14,10 +14,25 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ...core.baselines import BASELINE_FAMILIES
+from ...controller.family_view import family_traits
 from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
 from ...core.playback import ChainPlayer, PlaybackSettings
@@ -29,6 +44,8 @@ TICK_BUDGET_S = 0.015
 TICK_INTERVAL_MS = 10
 MAX_TICK_INTERVAL_MS = 250
 STRIP_COLS = 12
+NOISY_MNIST_SIGMA = 0.35
+WIDE_LAYOUT_PX = 900  # from this width on, the plot and chain views sit beside the drawing
 MODES = {
     "free": "Free: the whole image moves",
     "inpaint": "Inpaint: drawn pixels stay clamped",
@@ -57,24 +74,44 @@ class CanvasPanel(QWidget):
         self._owed = 0.0
         self._last_tick = time.monotonic()
         self._last_draw = 0.0
-
-        root = QHBoxLayout(self)
+        self.guide = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space plays / pauses, Right steps
+        self.root = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         left = QVBoxLayout()
-        root.addLayout(left, 3)
-        right = QVBoxLayout()
-        root.addLayout(right, 4)
+        left.addWidget(self._build_surface(), 1)
+        left.addLayout(self._build_tools())
+        left.addWidget(self._build_playback())
+        self.views = QWidget()
+        right = QVBoxLayout(self.views)
+        right.setContentsMargins(0, 0, 0, 0)
+        self._build_views(right)
+        self.root.addLayout(left, 3)
+        self.root.addWidget(self.views, 4)
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        self._update_speed_label()
+        self._update_buttons()
 
-        # drawing surface and tools ------------------------------------------------------------
+    # --- building ----------------------------------------------------------------------------------
+    def _build_surface(self) -> QWidget:
         self.surface = DrawSurface()
         self.surface.changed.connect(self._drawing_changed)
         self.surface.file_dropped.connect(self.load_image)
         self.surface.locked_click.connect(lambda: self.message.emit(
-            "the canvas shows the chain: press Reset to seed to edit your drawing, or Keep as seed to draw on the result"))
-        left.addWidget(self.surface, 1)
+            "the canvas shows the chain: press Reset to seed to edit your drawing, or Keep as seed to draw on "
+            "the result"))
+        return self.surface
+
+    def _build_tools(self) -> QVBoxLayout:
+        col = QVBoxLayout()
         self.energy_label = QLabel("energy: –")
-        self.energy_label.setToolTip("Energy of the image under the model; the percentile compares it with real "
-                                     "MNIST-test digits (higher = more digit-like)")
-        left.addWidget(self.energy_label)
+        self.energy_label.setWordWrap(True)
+        self.energy_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.energy_label.setToolTip("Energy of the image shown, at the noise level stated (the same number as the "
+                                     "red curve of the energy plot), and its rank among real MNIST-test digits "
+                                     "noised to the same level (higher = more digit-like; a blank image ranks 0)")
+        col.addWidget(self.energy_label)
         tools = QGridLayout()
         self.brush = QSlider(Qt.Orientation.Horizontal)
         self.brush.setRange(5, 40)
@@ -95,60 +132,78 @@ class CanvasPanel(QWidget):
                    ("Invert", self.surface.invert, None)]
         for i, (text, slot, sc) in enumerate(buttons):
             b = QPushButton(text)
-            b.clicked.connect(slot)
+            b.clicked.connect(lambda _=False, slot=slot: slot())
             if sc:
                 b.setShortcut(sc)
             tools.addWidget(b, 1, i)
-        left.addLayout(tools)
-        start_row = QHBoxLayout()
-        for text, slot, tip in [("Load image…", self.load_image_dialog, "PNG/JPEG/BMP of any size; also drag and drop"),
-                                ("Noise", self.seed_noise, "Uniform noise"),
-                                ("MNIST", self.seed_mnist, "A random MNIST test digit"),
-                                ("Noisy MNIST", self.seed_noisy_mnist, "A test digit with Gaussian noise: watch it denoise")]:
+        col.addLayout(tools)
+        seeds = QGridLayout()
+        for i, (text, slot, tip) in enumerate([
+                ("Load image…", self.load_image_dialog, "PNG/JPEG/BMP of any size; also drag and drop"),
+                ("Noise", self.seed_noise, "Uniform noise"),
+                ("MNIST", self.seed_mnist, "A random MNIST test digit"),
+                ("Noisy MNIST", self.seed_noisy_mnist,
+                 "A test digit with Gaussian noise (σ = 0.35): watch it denoise")]):
             b = QPushButton(text)
             b.setToolTip(tip)
-            b.clicked.connect(slot)
-            start_row.addWidget(b)
-        left.addLayout(start_row)
+            b.clicked.connect(lambda _=False, slot=slot: slot())  # clicked(bool) must not reach the slot's arguments
+            seeds.addWidget(b, i // 2, i % 2)
+        col.addLayout(seeds)
         self.example_btn = QPushButton("Add drawing to training examples")
         self.example_btn.setToolTip("Few-shot learning: keep this drawing as a training image. The Training "
-                                    "panel's dataset becomes your drawings (saved as PNGs); tick 'Start from the "
-                                    "model shown' to fine-tune the current model on them")
-        self.example_btn.clicked.connect(self.add_example)
-        left.addWidget(self.example_btn)
+                                    "panel's dataset becomes your drawings (saved as PNGs); choose 'Fine-tune the "
+                                    "model shown' there to fine-tune the current model on them")
+        self.example_btn.clicked.connect(lambda: self.add_example())
+        col.addWidget(self.example_btn)
+        return col
 
-        # playback controls --------------------------------------------------------------------
+    def _build_playback(self) -> QGroupBox:
         box = QGroupBox("Langevin playback")
         grid = QGridLayout(box)
         self.play_btn = QPushButton("▶ Play")
-        self.play_btn.clicked.connect(self.toggle_play)
+        self.play_btn.clicked.connect(lambda: self.toggle_play())
         self.step_btn = QPushButton("Step")
-        self.step_btn.clicked.connect(self.step)
-        self.step_btn.setToolTip("Advance every chain by exactly one sampler step")
+        self.step_btn.clicked.connect(lambda: self.step())
         self.reset_btn = QPushButton("Reset to seed")
         self.reset_btn.setToolTip("Forget the chain and show your drawing again (it stays editable)")
-        self.reset_btn.clicked.connect(self.reset_chain)
+        self.reset_btn.clicked.connect(lambda: self.reset_chain())
         self.keep_btn = QPushButton("Keep as seed")
         self.keep_btn.setToolTip("Make chain 1's current image the new drawing: edit it, or run on from there")
-        self.keep_btn.clicked.connect(self.keep_as_seed)
-        grid.addWidget(self.play_btn, 0, 0)
-        grid.addWidget(self.step_btn, 0, 1)
-        grid.addWidget(self.reset_btn, 0, 2)
-        grid.addWidget(self.keep_btn, 0, 3)
+        self.keep_btn.clicked.connect(lambda: self.keep_as_seed())
+        for i, b in enumerate((self.play_btn, self.step_btn, self.reset_btn, self.keep_btn)):
+            grid.addWidget(b, i // 2, i % 2 * 2, 1, 2)
+        self.mode = QComboBox()
+        for key, text in MODES.items():
+            self.mode.addItem(text, key)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.mode.setToolTip("Inpainting clamps the pixels you drew (shaded orange) to their values and samples "
+                             "the rest. To have the model complete your strokes into a digit, anneal from a large "
+                             "noise level (σ ≈ 1); at a small σ (0.2) it only cleans up around them")
+        grid.addWidget(self.mode, 2, 0, 1, 4)
+        self._build_playback_fields(grid)
         self.progress = QProgressBar()
         self.progress.setRange(0, 200)
         self.progress.setValue(0)
         self.progress.setFormat("step %v / %m")
         self.progress.setToolTip("Sampler steps taken by the chains so far, out of the total")
+        grid.addWidget(self.progress, 9, 0, 1, 4)
+        self.training_note = QLabel("Training is running: the canvas uses the model as of the last pause or step.")
+        self.training_note.setWordWrap(True)
+        self.training_note.setStyleSheet("color: #a15c00")
+        self.training_note.hide()
+        grid.addWidget(self.training_note, 10, 0, 1, 4)
+        return box
+
+    def _build_playback_fields(self, grid: QGridLayout) -> None:
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setRange(0, 100)
         self.speed.setValue(60)
         self.speed.setToolTip("Steps per second, from slow motion (1/s) to as fast as the CPU allows")
         self.speed.valueChanged.connect(self._update_speed_label)
         self.speed_label = QLabel("")
-        grid.addWidget(QLabel("Speed"), 1, 0)
-        grid.addWidget(self.speed, 1, 1, 1, 2)
-        grid.addWidget(self.speed_label, 1, 3)
+        grid.addWidget(QLabel("Speed"), 3, 0)
+        grid.addWidget(self.speed, 3, 1, 1, 2)
+        grid.addWidget(self.speed_label, 3, 3)
         self.step_size = NumberField(
             "step size", 10.0, 0, 1e6,
             tooltip="How far each step moves the image downhill: x ← x − step·∇E(x) + noise·ξ, with ξ ~ N(0, 1) "
@@ -164,69 +219,60 @@ class CanvasPanel(QWidget):
         for f in (self.step_size, self.noise, self.total):  # anneal_from is connected below
             f.value_edited.connect(self._apply_settings)
             f.validity_changed.connect(lambda *_: self._update_buttons())
-        grid.addWidget(QLabel("Step size"), 2, 0)
-        grid.addWidget(self.step_size, 2, 1)
-        grid.addWidget(QLabel("Noise"), 2, 2)
-        grid.addWidget(self.noise, 2, 3)
-        grid.addWidget(QLabel("Total steps"), 3, 0)
-        grid.addWidget(self.total, 3, 1)
+        self.total.value_edited.connect(self._total_changed)
+        grid.addWidget(QLabel("Step size"), 4, 0)
+        grid.addWidget(self.step_size, 4, 1)
+        grid.addWidget(QLabel("Noise"), 4, 2)
+        grid.addWidget(self.noise, 4, 3)
+        grid.addWidget(QLabel("Total steps"), 5, 0)
+        grid.addWidget(self.total, 5, 1)
         self.chains = QSpinBox()
         self.chains.setRange(1, 16)
         self.chains.setValue(8)
         self.chains.setToolTip("Chains started from the same image with different noise, to see the spread")
-        grid.addWidget(QLabel("Chains"), 3, 2)
-        grid.addWidget(self.chains, 3, 3)
-        self.anneal = QCheckBox("Anneal noise from σ =")
+        grid.addWidget(QLabel("Chains"), 5, 2)
+        grid.addWidget(self.chains, 5, 3)
+        self.anneal = QCheckBox("Anneal from σ =")
         self.anneal.setToolTip("For noise-conditional energies: start at a large noise level (coarse shapes) and "
                                "cool down to the finest level (sharp strokes), as when sampling from noise")
         self.anneal_from = NumberField("anneal from sigma", 0.2, 0, 100, open_low=True,
-                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and dreams up a "
+                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and "
+                                               "dreams up a "
                                                "new digit; 0.1-0.2 keeps its shape and cleans it up")
         self.anneal.toggled.connect(self._anneal_toggled)
         self.anneal_from.value_edited.connect(self._apply_settings)
-        grid.addWidget(self.anneal, 5, 0, 1, 2)
-        grid.addWidget(self.anneal_from, 5, 2)
+        grid.addWidget(self.anneal, 6, 0, 1, 2)
+        grid.addWidget(self.anneal_from, 6, 2, 1, 2)
         self.steer = QComboBox()
         self.steer.addItem("Free (no steering)", None)
         for d in range(10):
             self.steer.addItem(f"Steer toward a {d}", d)
-        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's class guide "
+        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's "
+                              "class guide "
                               "(a classifier of noised images; train one with 'ebm-studio guide RUN')")
         self.steer_weight = NumberField("guidance weight", 2.0, 0, 100, tooltip="w: 1 = Bayes' rule; larger = "
                                         "more decidedly that digit, less varied")
         self.steer.currentIndexChanged.connect(self._steer_changed)
         self.steer_weight.value_edited.connect(self._steer_changed)
-        grid.addWidget(self.steer, 8, 0, 1, 2)
-        grid.addWidget(self.steer_weight, 8, 2)
-        self.guide = None
+        grid.addWidget(self.steer, 7, 0, 1, 2)
+        grid.addWidget(self.steer_weight, 7, 2, 1, 2)
         self.steer.setEnabled(False)
         self.steer_weight.setEnabled(False)
-        self.mode = QComboBox()
-        for key, text in MODES.items():
-            self.mode.addItem(text, key)
-        self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.mode.setToolTip("Inpainting clamps the pixels you drew (shaded orange) to their values and samples "
-                             "the rest: the model completes your strokes into a digit")
-        grid.addWidget(self.mode, 4, 0, 1, 4)
-        grid.addWidget(self.progress, 6, 0, 1, 4)
-        self.training_note = QLabel("Training is running: the canvas uses the model as of the last pause or step.")
-        self.training_note.setWordWrap(True)
-        self.training_note.setStyleSheet("color: #a15c00")
-        self.training_note.hide()
-        grid.addWidget(self.training_note, 7, 0, 1, 4)
-        left.addWidget(box)
 
-        # right side: energy trace, chains, film strip -----------------------------------------
+    def _build_views(self, right: QVBoxLayout) -> None:
+        """The energy trace, the chains and chain 1's gradient, and the film strip."""
         self.plot = pg.PlotWidget(background="w")
         self.plot.setTitle("<span style='color:#222'>Energy along the chain</span>", size="10pt")
-        self.plot.setToolTip("Energy of each chain's image after every step. Annealing first adds noise "
-                             "(the energy jumps up), then cools down: the image descends into a valley.")
+        self.plot.setToolTip("Energy of each chain's image after every step, at that step's noise level (the label "
+                             "under the drawing states it). Annealing first adds noise (the energy jumps up), then "
+                             "cools down: the image descends into a valley.")
         self.plot.setLabel("bottom", "Langevin step")
-        self.plot.setLabel("left", "E(x)")
+        self.plot.setLabel("left", "E(x) at the step's σ")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setMinimumSize(240, 180)
         self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 210), pen=(200, 200, 200), labelTextColor="#222")
-        self.band = pg.FillBetweenItem(pg.PlotDataItem([], []), pg.PlotDataItem([], []), brush=(31, 119, 180, 50))
-        self.lo_curve, self.hi_curve = self.band.curves
+        self.lo_curve, self.hi_curve = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
+        self.band = pg.FillBetweenItem(self.lo_curve, self.hi_curve, brush=(31, 119, 180, 50))
         self.plot.addItem(self.band)
         self.mean_curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), name="mean of chains")
         self.first_curve = self.plot.plot(pen=pg.mkPen("#d62728", width=1), name="chain 1 (shown)")
@@ -246,19 +292,21 @@ class CanvasPanel(QWidget):
         col.addWidget(self.chain_grid, 1)
         row.addLayout(col, 1)
         col = QVBoxLayout()
-        self.show_grad = QCheckBox("∇E of chain 1 (blue: ink will grow, red: fade)")
+        self.show_grad = QCheckBox("∇E of chain 1")
+        self.show_grad.setToolTip("The energy's gradient on chain 1's image: blue where ink will grow, red "
+                                  "where it fades")
         self.show_grad.setChecked(True)
         col.addWidget(self.show_grad)
         col.addWidget(self.grad_view, 1)
         row.addLayout(col, 1)
         right.addLayout(row, 2)
         strip_row = QHBoxLayout()
-        strip_row.addWidget(QLabel("Film strip (every"))
+        strip_row.addWidget(QLabel("Film strip, every"))
         self.every = QSpinBox()
         self.every.setRange(1, 1000)
         self.every.setValue(10)
         strip_row.addWidget(self.every)
-        strip_row.addWidget(QLabel("steps)"))
+        strip_row.addWidget(QLabel("steps"))
         strip_row.addStretch(1)
         self.gif_btn = QPushButton("Export GIF…")
         self.gif_btn.clicked.connect(self.export_gif_dialog)
@@ -270,15 +318,28 @@ class CanvasPanel(QWidget):
         self.strip = ImageGrid(cols=STRIP_COLS)
         self.strip.setToolTip("Chain 1 from the seed (left) to now (right), evenly spaced; exports hold every "
                               "recorded frame of every chain")
-        self.strip.setMinimumHeight(70)
+        self.strip.setMinimumSize(120, 70)
         self.strip.placeholder = "every k-th state of chain 1 appears here"
         right.addWidget(self.strip, 1)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(TICK_INTERVAL_MS)
-        self.timer.timeout.connect(self._tick)
-        self._update_speed_label()
-        self._update_buttons()
+    # --- reflow and keys ---------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Plot and chain views beside the drawing when there is room, below it otherwise (the
+        dock then scrolls vertically instead of hiding the views behind a horizontal scrollbar)."""
+        wide = event.size().width() >= WIDE_LAYOUT_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.root.direction() != direction:
+            self.root.setDirection(direction)
+            self.views.setMinimumHeight(0 if wide else 460)
+        super().resizeEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == Qt.Key.Key_Space and self.play_btn.isEnabled():
+            self.toggle_play()
+        elif event.key() == Qt.Key.Key_Right and self.step_btn.isEnabled():
+            self.step()
+        else:
+            super().keyPressEvent(event)
 
     # --- model --------------------------------------------------------------------------------
     def set_model(self, model, cfg) -> None:
@@ -302,12 +363,14 @@ class CanvasPanel(QWidget):
             else:
                 self.step_size.set_value(sc.step_size)
                 self.noise.set_value(sc.noise)
-            is_conv = cfg.model.family == "conv"
-            self.anneal.setEnabled(is_conv and annealed)
-            self.anneal.setChecked(is_conv and annealed)
-            self.anneal_from.setEnabled(is_conv and annealed)
+            traits = family_traits(cfg.model.family)
+            langevin = traits.langevin
+            self.anneal.setEnabled(langevin and annealed)
+            self.anneal.setChecked(langevin and annealed)
+            self.anneal_from.setEnabled(langevin and annealed)
             self._anneal_toggled(self.anneal.isChecked())
-            self.plot.setLabel("bottom", "Langevin step" if is_conv else "Gibbs sweep")
+            self.plot.setLabel("bottom", traits.step_word)
+            self.progress.setMaximum(max(1, int(self.total.value() or 1)))
         self._update_energy_readout()
         self._update_buttons()
         if was_playing and model is not None:
@@ -316,7 +379,7 @@ class CanvasPanel(QWidget):
     def set_guide(self, guide) -> None:
         """The class guide of the model shown (None: steering unavailable)."""
         self.guide = guide
-        usable = guide is not None and self.cfg is not None and self.cfg.model.family == "conv"
+        usable = guide is not None and self.cfg is not None and family_traits(self.cfg.model.family).guidable
         self.steer.setEnabled(usable)
         self.steer_weight.setEnabled(usable)
         if not usable:
@@ -355,7 +418,9 @@ class CanvasPanel(QWidget):
         return True
 
     def load_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Load image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All "
+                                              "files (*)")
         if path:
             self.load_image(path)
 
@@ -371,7 +436,7 @@ class CanvasPanel(QWidget):
     def seed_mnist(self) -> None:
         self.surface.set_image(self._random_test_digit())
 
-    def seed_noisy_mnist(self, sigma: float = 0.35) -> None:
+    def seed_noisy_mnist(self, sigma: float = NOISY_MNIST_SIGMA) -> None:
         x = self._random_test_digit() + sigma * np.random.default_rng().standard_normal((28, 28))
         self.surface.set_image(np.clip(x, 0, 1).astype(np.float32))
 
@@ -402,28 +467,49 @@ class CanvasPanel(QWidget):
         self._update_energy_readout()
 
     def _update_energy_readout(self) -> None:
-        if self.model is None:
-            self.energy_label.setText("energy: – (no model loaded: open or train one)")
-            return
-        from ...core.families import energy_of
-        from ...core.landscape import energy_percentile
+        self.energy_label.setText(self.energy_readout())
 
-        showing_chain = self.surface.display is not None
-        img = self.surface.display if showing_chain else self.surface.image
+    def energy_readout(self) -> str:
+        """The label under the drawing: the energy of what is shown, at the noise level stated, ranked
+        among real test digits noised to that level. Mid-chain it is the red curve's last point."""
+        if self.model is None:
+            return "energy: – (no model loaded: open or train one)"
+        from ...core.landscape import energy_at, is_blank, rank_energies
+
+        p = self.player
+        showing_chain = self.surface.display is not None and p is not None
         try:
-            e = float(energy_of(self.model, torch.from_numpy(img).view(1, 1, 28, 28))[0])
-            pct = float(energy_percentile(self.model, img[None])[0])
+            if showing_chain:
+                img, sigma = p.current[0], p.current_sigma
+                e = float(p.energies[-1][0])
+            else:
+                img, sigma = self.surface.image, None
+                e = float(energy_at(self.model, torch.from_numpy(np.ascontiguousarray(img)).view(1, 1, 28, 28))[0])
+            pct = float(rank_energies(self.model, [e], img[None], sigma)[0])
         except Exception as exc:  # a snapshot of a diverged model, say
-            self.energy_label.setText(f"energy: unavailable ({exc.__class__.__name__})")
-            return
-        what = "chain 1" if showing_chain else "drawing"
-        self.energy_label.setText(f"{what}: energy {e:+.3f}  ·  more digit-like than {pct:.0f}% of real test digits")
+            return f"energy: unavailable ({exc.__class__.__name__})"
+        what = f"chain 1 at step {p.step_index}" if showing_chain else "drawing"
+        level = self._level_text(sigma)
+        steered = showing_chain and self.steer.currentData() is not None
+        guided = " (steered: includes the guide's term)" if steered else ""
+        if bool(is_blank(img[None])[0]):
+            return f"{what}: energy {e:+.3f}{level}{guided}  ·  blank: no ink, not ranked as a digit"
+        return (f"{what}: energy {e:+.3f}{level}{guided}  ·  more digit-like than {pct:.0f}% of real test digits "
+                f"at that σ")
+
+    def _level_text(self, sigma) -> str:
+        if self.cfg is None or not family_traits(self.cfg.model.family).langevin:
+            return ""
+        if sigma is None:
+            sigma = float(getattr(self.model, "sigma_default", self.cfg.sampler.sigma_min))
+        return f" at σ = {float(sigma):.3g}"
 
     def _anneal_toggled(self, on: bool) -> None:
         on = on and self.anneal.isEnabled()
         self.anneal_from.setEnabled(on)
-        self.step_size.setEnabled(not on and self.cfg is not None and self.cfg.model.family == "conv")
-        self.noise.setEnabled(not on and self.cfg is not None and self.cfg.model.family == "conv")
+        langevin = self.cfg is not None and family_traits(self.cfg.model.family).langevin
+        self.step_size.setEnabled(not on and langevin)
+        self.noise.setEnabled(not on and langevin)
         self.player = None
 
     def _mode_changed(self) -> None:
@@ -455,7 +541,8 @@ class CanvasPanel(QWidget):
             if mask is not None and not mask.any():
                 mask = None
                 self.message.emit("inpainting: nothing drawn to clamp, so the whole image moves")
-            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image, n_chains=self.chains.value(), mask=mask,
+            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image,
+                                      n_chains=self.chains.value(), mask=mask,
                                       seed=int(np.random.default_rng().integers(2**31)), settings=settings)
             self.surface.editable = False
         return True
@@ -505,10 +592,16 @@ class CanvasPanel(QWidget):
         self._clear_views()
         self._update_energy_readout()
 
+    def _total_changed(self, *_) -> None:
+        if self.player is None:
+            self.progress.setMaximum(max(1, int(self.total.value() or 1)))
+
     def _clear_views(self) -> None:
+        self.progress.setMaximum(max(1, int(self.total.value() or 1)))  # "step 0 / the total that will run"
         self.progress.setValue(0)
         for c in (self.mean_curve, self.first_curve, self.lo_curve, self.hi_curve):
             c.setData([], [])
+        self.band.hide()  # the fill keeps its last path when its curves are emptied
         self.chain_grid.set_images(np.zeros((0, 28, 28), np.float32))
         self.strip.set_images(np.zeros((0, 28, 28), np.float32))
         self.grad_view.clear()
@@ -574,6 +667,7 @@ class CanvasPanel(QWidget):
         self.first_curve.setData(x, trace[:, 0])
         self.lo_curve.setData(x, trace.min(1))
         self.hi_curve.setData(x, trace.max(1))
+        self.band.show()
         self.chain_grid.set_images(p.current, cols=4)
         if self.show_grad.isChecked() and p.grad is not None:
             g = p.grad[0].T
@@ -626,7 +720,7 @@ class CanvasPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has_model = self.model is not None
-        chainless = has_model and self.cfg is not None and self.cfg.model.family in BASELINE_FAMILIES
+        chainless = has_model and self.cfg is not None and not family_traits(self.cfg.model.family).has_chain
         for b, tip in ((self.play_btn, "Run the chains at the chosen speed (pause any time)"),
                        (self.step_btn, "Advance every chain by exactly one sampler step")):
             b.setEnabled(has_model and not chainless)
