@@ -290,8 +290,6 @@ class MainWindow(RunControl, FileActions, QMainWindow):
 def launch(argv: list[str]) -> int:
     """Run the studio until its window closes; the process then ends at once (``os._exit``) so no
     pool thread or library teardown keeps it alive: everything worth keeping is saved by then."""
-    import sys
-
     from ..core.device import configure_threads
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -302,6 +300,13 @@ def launch(argv: list[str]) -> int:
     win = MainWindow()
     install_excepthook(win)
     win.show()
+    run_until_closed(app)
+
+
+def run_until_closed(app: QApplication) -> None:
+    """The event loop, then the end of the process (the window has cancelled its jobs and saved)."""
+    import sys
+
     rc = app.exec()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -231,11 +231,11 @@ class SamplesPanel(QWidget):
         row = QHBoxLayout()
         for w in (QLabel("N"), self.n, QLabel("steps"), self.steps):
             row.addWidget(w)
-        grid.addLayout(row, 0, 0, 1, 4)
+        grid.addLayout(row, 0, 0, 1, 2)
         grid.addWidget(self.generate_btn, 1, 0)
         grid.addWidget(self.eval_btn, 1, 1)
-        grid.addWidget(self.recon_btn, 1, 2)
-        grid.addWidget(self.export_btn, 1, 3)
+        grid.addWidget(self.recon_btn, 2, 0)
+        grid.addWidget(self.export_btn, 2, 1)
         return grid
 
     # --- rendering the controller's state --------------------------------------------------------

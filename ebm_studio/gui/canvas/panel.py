@@ -76,7 +76,7 @@ class CanvasPanel(QWidget):
         self._last_draw = 0.0
         self.guide = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space plays / pauses, Right steps
-        self.root = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.root = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)  # narrow first: see resizeEvent
         left = QVBoxLayout()
         left.addWidget(self._build_surface(), 1)
         left.addLayout(self._build_tools())
@@ -87,6 +87,7 @@ class CanvasPanel(QWidget):
         self._build_views(right)
         self.root.addLayout(left, 3)
         self.root.addWidget(self.views, 4)
+        self.views.setMinimumHeight(460)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)

@@ -1,0 +1,131 @@
+"""The window fits a laptop screen and never grows by itself; small defects stay fixed."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+
+from ebm_studio.core.config import RunConfig
+from ebm_studio.core.models_io import available_pretrained
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EBM_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    from ebm_studio.gui.main_window import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), load_pretrained=False,
+                   restore_state=False, confirm_close=lambda: "discard")
+    qtbot.addWidget(w)
+    w.resize(1366, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def test_minimum_size_fits_1366x768(win):
+    hint = win.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768 - 40, hint
+
+
+def test_hover_models_drawings_and_long_paths_do_not_widen_the_window(win, qtbot, tmp_path):
+    width = win.width()
+    win.charts.add_records([{"step": i, "epoch": i / 10, "loss": 1.0 / (i + 1), "grad_norm": 2.0, "e_data": -1.5,
+                             "e_samples": 3.25, "event": None} for i in range(1, 400)])
+    qtbot.wait(100)
+    win.charts.show_readout(200.0)  # the hover read-out: the longest text the charts show
+    qtbot.mouseMove(win.charts.glw.viewport(), QPoint(200, 100))
+    qtbot.wait(50)
+    assert win.width() == width
+    for name in available_pretrained():
+        assert win.open_path(f"pretrained:{name}")
+        qtbot.wait(50)
+        assert win.width() == width, name
+    for i in range(3):
+        win.canvas.surface.set_image(np.random.rand(28, 28).astype(np.float32))
+        win.canvas.add_example()
+    long = tmp_path / ("a-very-long-folder-name-of-drawings-" * 6)
+    long.mkdir()
+    win.training._set_source(str(long))
+    qtbot.wait(50)
+    assert win.width() == width
+    assert win.training.data_button.isVisible() and win.training.data_reset.isVisible()
+    assert win.training.data_label.toolTip() == str(long)
+    win.restore_default_layout()
+    assert win.width() <= 1366
+
+
+def test_noisy_mnist_through_a_real_click_adds_noise(win, qtbot):
+    from PySide6.QtWidgets import QPushButton
+
+    button = next(b for b in win.canvas.findChildren(QPushButton) if b.text() == "Noisy MNIST")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    img = win.canvas.surface.image
+    grey = float(((img > 0.05) & (img < 0.95)).mean())
+    assert grey > 0.3, grey  # sigma 0.35 of Gaussian noise: most pixels are grey (a clean digit: ~11 %)
+
+
+def test_shortcuts_dialog_shows_no_mnemonic_ampersands(win):
+    box = win.show_shortcuts()
+    text = box.text()
+    box.close()
+    assert "Open run folder" in text and "&amp;O" not in text and "&O" not in text
+    assert "Space" in text
+
+
+def test_space_and_right_play_and_step_the_canvas(win, qtbot):
+    from ebm_studio.core.families import build_model
+
+    cfg = RunConfig().with_overrides(**{"model.width": 4})
+    win.set_current_model(build_model(cfg).eval(), cfg)
+    win.canvas.seed_mnist()
+    win.canvas.setFocus()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Right)
+    assert win.canvas.player is not None and win.canvas.player.step_index == 1
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Space)
+    assert win.canvas.timer.isActive()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Space)
+    assert not win.canvas.timer.isActive()
+
+
+def test_canvas_progress_band_and_label_are_never_stale(win, qtbot):
+    from ebm_studio.core.families import build_model
+
+    cfg = RunConfig().with_overrides(**{"model.width": 4})
+    win.set_current_model(build_model(cfg).eval(), cfg)
+    c = win.canvas
+    assert c.progress.maximum() == int(c.total.value())  # "step 0 / the total that will run"
+    c.seed_mnist()
+    for _ in range(3):
+        c.step()
+    assert c.band.isVisible()
+    p = c.player
+    assert f"{p.energies[-1][0]:+.3f}" in c.energy_label.text()  # the label is the trace's last point
+    assert "σ =" in c.energy_label.text()
+    c.reset_chain()
+    assert not c.band.isVisible() and c.progress.value() == 0
+    c.clear()
+    assert "blank" in c.energy_label.text()  # a blank canvas is never ranked digit-like
+
+
+def test_status_bar_follows_the_model_shown(win, qtbot, tmp_path):
+    from ebm_studio.core.checkpoint import MetricsLog, save_run
+    from ebm_studio.core.families import build_model
+    from ebm_studio.core.trainer import CSV_FIELDS
+
+    cfg = RunConfig().with_overrides(**{"model.width": 4})
+    save_run(tmp_path / "a", build_model(cfg), cfg)
+    log = MetricsLog(tmp_path / "a" / "metrics.csv", CSV_FIELDS)
+    log.append({"step": 777, "epoch": 1.0, "loss": 0.1, "grad_norm": 1.0, "e_data": 0.0, "e_samples": 0.0})
+    log.flush()
+    assert win.open_path(str(tmp_path / "a"))
+    assert "777" in win.step_label.text()
+    win.samples.show_samples(np.random.rand(4, 28, 28).astype(np.float32), "4 samples", "model")
+    rbm = RunConfig().with_overrides(**{"model.family": "rbm", "model.hidden": [8]})
+    save_run(tmp_path / "b", build_model(rbm), rbm)
+    assert win.open_path(str(tmp_path / "b"))
+    assert win.step_label.text() == "step –" and win.rate_label.text() == ""
+    assert len(win.samples.samples) == 0 and win.samples.report.text() == ""
+    assert win.charts.plots[0].vb.viewRange()[0][1] < 100  # no axes of the previous run
