@@ -333,6 +333,7 @@ class ChartsPanel(QWidget):
         self._follow_x, self._x_max = True, 0.0
         self.plots[0].setXRange(0, 10, padding=0.02)  # an empty chart keeps no axes of the previous run
         for p in self.plots:
+            p.setYRange(0, 1, padding=0.05)
             p.enableAutoRange(y=True)
         self._redraw()
 

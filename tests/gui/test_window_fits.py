@@ -129,3 +129,33 @@ def test_status_bar_follows_the_model_shown(win, qtbot, tmp_path):
     assert win.step_label.text() == "step –" and win.rate_label.text() == ""
     assert len(win.samples.samples) == 0 and win.samples.report.text() == ""
     assert win.charts.plots[0].vb.viewRange()[0][1] < 100  # no axes of the previous run
+
+
+def test_one_thread_is_not_threads(monkeypatch):
+    import torch
+
+    from ebm_studio.core.device import describe_device
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert describe_device(torch.device("cpu")) == "cpu (1 thread)"
+
+
+def test_grid_export_text_is_ascii_with_the_steps_run_and_labels_clear_of_the_next_row(win, tmp_path):
+    from PIL import Image
+
+    from ebm_studio.core.families import build_model
+
+    cfg = RunConfig().with_overrides(**{"model.width": 4})
+    win.set_current_model(build_model(cfg).eval(), cfg)
+    steps = cfg.sampler.total_steps()
+    win.samples.show_samples(np.zeros((12, 28, 28), np.float32), f"12 samples from uniform noise, {steps} steps",
+                             "model", steps)
+    title = win.samples.export_title()
+    assert title.isascii() and f"{steps} steps" in title and "sigma" in title
+    out = tmp_path / "g.png"
+    w, h = win.samples.export(str(out), rows=3, cols=4, scale=2, labels=True, title=True)
+    img = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    yellow = (img[..., 0] > 200) & (img[..., 1] > 150) & (img[..., 2] < 140)
+    rows_with_labels = [y for y in range(h) if yellow[y].any()]
+    bands = 1 + sum(1 for a, b in zip(rows_with_labels, rows_with_labels[1:]) if b - a > 1)
+    assert bands == 3  # every row's energy labels are visible, none covered by the row below

@@ -45,7 +45,8 @@ TICK_INTERVAL_MS = 10
 MAX_TICK_INTERVAL_MS = 250
 STRIP_COLS = 12
 NOISY_MNIST_SIGMA = 0.35
-WIDE_LAYOUT_PX = 900  # from this width on, the plot and chain views sit beside the drawing
+WIDE_LAYOUT_PX = 900
+NARROW_SURFACE_PX = 240  # from this width on, the plot and chain views sit beside the drawing
 MODES = {
     "free": "Free: the whole image moves",
     "inpaint": "Inpaint: drawn pixels stay clamped",
@@ -88,6 +89,7 @@ class CanvasPanel(QWidget):
         self.root.addLayout(left, 3)
         self.root.addWidget(self.views, 4)
         self.views.setMinimumHeight(460)
+        self.surface.setMaximumHeight(NARROW_SURFACE_PX)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
@@ -332,6 +334,7 @@ class CanvasPanel(QWidget):
         if self.root.direction() != direction:
             self.root.setDirection(direction)
             self.views.setMinimumHeight(0 if wide else 460)
+            self.surface.setMaximumHeight(16777215 if wide else NARROW_SURFACE_PX)  # room for the plot below
         super().resizeEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
