@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ebm_studio.cli.config_set import parse_overrides
 from ebm_studio.core.config import RunConfig
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.export import save_grid_png
@@ -27,20 +27,6 @@ from ebm_studio.core.families import draw_from_noise
 from ebm_studio.core.presets import preset_config
 from ebm_studio.core.quality import load_meter
 from ebm_studio.core.session import Budget, TrainingSession
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """``["model.width=48", "train.lr=2e-3"]`` -> {"model.width": 48, "train.lr": 0.002} (TOML values)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set wants KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key.strip()] = value.strip()
-    return out
 
 
 def main(argv=None) -> int:
@@ -84,15 +70,17 @@ def main(argv=None) -> int:
     save_grid_png(grid, samples[:100], 10, 10, scale=2)
     steps = session.trainer.step
     figures = {
-        "preset": args.preset, "overrides": args.set, "seed": args.seed, "minutes": args.minutes, "threads": args.threads,
-        "train_steps": steps, "setup_seconds": round(setup_s, 1), "train_seconds": round(train_s, 1), "images_seen": steps * session.trainer.batch_size,
+        "preset": args.preset, "overrides": args.set, "seed": args.seed, "minutes": args.minutes,
+        "threads": args.threads, "train_steps": steps, "setup_seconds": round(setup_s, 1),
+        "train_seconds": round(train_s, 1), "images_seen": steps * session.trainer.batch_size,
         "epochs": round(record.epoch, 2) if record else 0, "divergence_events": diverged,
         "final_loss": record.loss if record else None, "sampler_steps": session.cfg.sampler.total_steps(),
         "sample_seconds": round(sample_s, 1), "samples": report.as_dict(), "real_mnist_test": real.as_dict(),
         "grid": str(grid),
     }
     print(json.dumps(figures, indent=2))
-    print(f"\n{args.preset}, seed {args.seed}: {steps} steps in {train_s:.0f} s; {args.n} samples from noise:", file=sys.stderr)
+    print(f"\n{args.preset}, seed {args.seed}: {steps} steps in {train_s:.0f} s; {args.n} samples from noise:",
+          file=sys.stderr)
     print(f"{'':24s}{'samples':>12s}{'real test':>12s}", file=sys.stderr)
     for key in ("fid", "confidence", "coverage_bits", "nn_distance", "unsure", "illegible"):
         print(f"{key:24s}{getattr(report, key):12.3f}{getattr(real, key):12.3f}", file=sys.stderr)

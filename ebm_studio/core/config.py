@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import tomli_w
 
 from .atomic import atomic_write_text
 from .errors import ConfigError
+from .limits import MAX_SEED, check_model_size
 
 FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm", "vae", "flow")
 SCHEDULES = ("annealed", "ancestral", "constant")
@@ -66,6 +66,7 @@ class ModelConfig:
             raise ConfigError("model.hidden must be a non-empty list of layer sizes")
         for i, h in enumerate(self.hidden):
             _int(f"model.hidden[{i}]", h, 1, 100_000)
+        check_model_size(self)  # limits.py: the sizes together must fit in memory
 
 
 @dataclass
@@ -188,7 +189,7 @@ class TrainConfig:
         _float("train.reinit_prob", self.reinit_prob, 0.0, 1.0)
         _float("train.data_noise", self.data_noise, 0.0, 10.0)
         _float("train.max_grad_norm", self.max_grad_norm, 0.0, 1e9)
-        _int("train.seed", self.seed, 0, 2**63 - 1)
+        _int("train.seed", self.seed, 0, MAX_SEED)
         _choice("train.device", self.device, DEVICES)
 
 
@@ -292,23 +293,16 @@ def _build(klass, part: dict, where: str):
 
 
 def load_config(path: str | os.PathLike) -> RunConfig:
+    from .toml_files import read_toml
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, ConfigError)
     try:
         return RunConfig.from_dict(raw, name=str(path))
     except ConfigError:
         raise
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{path}: invalid value ({exc})") from None
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+        raise ConfigError(f"{path}: invalid value ({exc.__class__.__name__}: {str(exc)[:120]})") from None
 
 
 def config_to_toml(cfg: RunConfig, meta: dict[str, Any] | None = None) -> str:

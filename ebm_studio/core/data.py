@@ -7,6 +7,7 @@ float32 tensor of shape (N, 1, 28, 28). The studio's pixel convention is [0, 1],
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,8 @@ SPLIT_FILES = {
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 PIXEL_RANGE = (0.0, 1.0)
+MIN_TRAINING_IMAGES = 2  # a fit of the data (mean, covariance, mixture) needs two images at least
+MAX_FOLDER_IMAGES = 100_000  # a folder of pictures: more is an IDX file's job
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class DigitData:
         return self.images.shape[0]
 
 
-def load_idx_pair(images_path: str | os.PathLike, labels_path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_idx_pair(images_path: str | os.PathLike,
+                  labels_path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read an IDX image file (N, 28, 28) and optional label file (N,) with consistency checks."""
     images = read_idx(images_path)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
@@ -58,11 +62,13 @@ def load_idx_pair(images_path: str | os.PathLike, labels_path: str | os.PathLike
     if images.dtype == np.uint8:
         pixels = images.astype(np.float32) / 255.0
     else:
-        pixels = images.astype(np.float32)
-        if not np.all(np.isfinite(pixels)):
+        wide = images.astype(np.float64)  # float64: (hi - lo) of float32 extremes would overflow
+        if not np.all(np.isfinite(wide)):
             raise DataError(f"{Path(images_path).name}: images contain NaN or infinite values")
-        lo, hi = float(pixels.min()), float(pixels.max())
-        pixels = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+        lo, hi = float(wide.min()), float(wide.max())
+        if not math.isfinite(hi - lo):
+            raise DataError(f"{Path(images_path).name}: pixel values span {lo:g} to {hi:g}, too wide to scale")
+        pixels = ((wide - lo) / (hi - lo) if hi > lo else np.zeros_like(wide)).astype(np.float32)
     return pixels, labels
 
 
@@ -92,6 +98,9 @@ def load_image_folder(folder: str | os.PathLike, limit: int | None = None) -> Di
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if limit is not None:
         files = files[:limit]
+    if len(files) > MAX_FOLDER_IMAGES:
+        raise DataError(f"{folder}: {len(files)} pictures; at most {MAX_FOLDER_IMAGES} are read from a folder "
+                        f"(use an IDX file, or data.limit)")
     if not files:
         raise DataError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) found")
     pixels = np.stack([load_digit_image(p) for p in files])
@@ -109,12 +118,20 @@ def _label_from_name(name: str) -> int:
 
 
 def load_dataset(source: str = "mnist", split: str = "train", digits: Iterable[int] | None = None,
-                 limit: int | None = None) -> DigitData:
+                 limit: int | None = None, min_images: int = 1) -> DigitData:
     """Resolve a dataset description used by configs, the CLI and the GUI.
 
     ``source`` is ``"mnist"`` (bundled), a folder of MNIST IDX files, a single IDX images file,
-    or a folder of pictures.
+    or a folder of pictures. Fewer than ``min_images`` (training: :data:`MIN_TRAINING_IMAGES`)
+    is a :class:`DataError`.
     """
+    data = _load_dataset(source, split, digits, limit)
+    if len(data) < min_images:
+        raise DataError(f"{data.source}: {len(data)} image(s); training needs at least {min_images}")
+    return data
+
+
+def _load_dataset(source, split, digits, limit) -> DigitData:
     if source in ("mnist", "", None):
         return load_mnist(split, digits, limit)
     path = Path(source)
@@ -129,8 +146,8 @@ def load_dataset(source: str = "mnist", split: str = "train", digits: Iterable[i
         data = load_image_folder(path, limit=None)
         return _select(data.images.squeeze(1).numpy(), data.labels.numpy(), digits, limit, source=data.source,
                        allow_unlabelled=True)
-    if path.is_file():
-        pixels, labels = load_idx_pair(path)
+    if path.exists() or os.path.lexists(path):
+        pixels, labels = load_idx_pair(path)  # a regular IDX file, or a clear error for anything else
         return _select(pixels, labels, None, limit, source=f"idx:{path}")
     raise DataError(f"{source}: dataset not found (use 'mnist', an IDX file, or a folder)")
 
@@ -161,6 +178,8 @@ def normalise_digits(digits: Iterable[int] | str | None) -> list[int] | None:
         return None
     if isinstance(digits, str):
         parts = [p.strip() for p in digits.replace(" ", ",").split(",") if p.strip()]
+        if not parts:  # '' must not quietly mean "all ten"
+            raise DataError("digits is empty: give digits 0-9 separated by commas (omit it for all ten)")
         try:
             digits = [int(p) for p in parts]
         except ValueError:

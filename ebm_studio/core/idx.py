@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import regular_file
 
 _DTYPES = {
     0x08: np.dtype(">u1"),
@@ -34,6 +35,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _read_bytes(path: Path) -> bytes:
+    regular_file(path, DataError, "an IDX file")  # a FIFO or device would block the read forever
     try:
         with open(path, "rb") as fh:
             head = fh.read(2)

@@ -41,7 +41,7 @@ def load_image_file(path: str | os.PathLike) -> np.ndarray:
                     raise DataError(f"{path}: image is {w}x{h} pixels; more than {MAX_IMAGE_PIXELS} are refused")
                 img.seek(0)  # first frame of an animation
                 img = ImageOps.exif_transpose(img)
-                gray = _to_gray(img)
+                gray = _to_gray(img, path)
     except DataError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -52,12 +52,14 @@ def load_image_file(path: str | os.PathLike) -> np.ndarray:
     return gray
 
 
-def _to_gray(img) -> np.ndarray:
+def _to_gray(img, name: object = "image") -> np.ndarray:
     """Grayscale in [0, 1], whatever the mode: alpha is composited on white, 16-bit scaled, CMYK converted."""
     from PIL import Image
 
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise DataError(f"{name}: pixels contain NaN or infinite values")
         lo, hi = float(arr.min()), float(arr.max())
         arr = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
         return arr.astype(np.float32)

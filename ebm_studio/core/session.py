@@ -15,9 +15,10 @@ import torch
 
 from .checkpoint import CONFIG_FILE, METRICS_FILE, MetricsLog, load_run, resume_trainer, save_run
 from .config import RunConfig
-from .data import load_dataset
+from .data import MIN_TRAINING_IMAGES, load_dataset
 from .errors import CheckpointError, ConfigError
 from .families import build_model, make_trainer
+from .run_lock import RunLock
 from .trainer import CSV_FIELDS, TrainRecord
 
 
@@ -102,11 +103,14 @@ def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
 class TrainingSession:
     def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
                  device: torch.device | str | None = None, data: torch.Tensor | None = None,
-                 autosave_minutes: float = 5.0, init_model: torch.nn.Module | None = None):
+                 autosave_minutes: float = 5.0, init_model: torch.nn.Module | None = None,
+                 fresh_optimizer: bool = False):
         """``init_model``: start from these weights instead of a fresh model (transfer / fine-tuning);
         its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.autosave_minutes = autosave_minutes
+        self.notice: str | None = None  # something the user should be told (a fresh optimiser, a log set aside)
+        self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None else None  # one writer per run
         if resume:
             if self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists():
                 raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
@@ -114,7 +118,8 @@ class TrainingSession:
             cfg = run.config
             self.cfg = cfg
             self.data = data if data is not None else self._load_data(cfg)
-            self.trainer = resume_trainer(run, self.data, device=device)
+            self.trainer = resume_trainer(run, self.data, device=device, fresh_optimizer=fresh_optimizer)
+            self.notice = run.notice
         else:
             self.cfg = cfg.copy().validate()
             self.data = data if data is not None else self._load_data(self.cfg)
@@ -130,13 +135,15 @@ class TrainingSession:
         self.log = MetricsLog(self.run_dir / METRICS_FILE, CSV_FIELDS) if self.run_dir else None
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
+            if self.log.problem:
+                self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
         self._last_save = time.monotonic()
         self.paused_by_divergence = False
 
     @staticmethod
     def _load_data(cfg: RunConfig) -> torch.Tensor:
         d = cfg.data
-        return load_dataset(d.source, "train", d.digits, d.limit).images
+        return load_dataset(d.source, "train", d.digits, d.limit, min_images=MIN_TRAINING_IMAGES).images
 
     def run(self, budget: Budget, should_stop=lambda: False) -> Iterator[TrainRecord]:
         """Train until the budget is spent or ``should_stop()``; yields every record."""
@@ -185,3 +192,8 @@ class TrainingSession:
             copy.flush()
         self._last_save = time.monotonic()
         return target
+
+    def close(self) -> None:
+        """Let another process write the run (the lock is also released when this process ends)."""
+        if self.lock is not None:
+            self.lock.release()

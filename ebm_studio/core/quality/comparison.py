@@ -48,17 +48,19 @@ def training_record(run_dir: Path | None) -> tuple[int | None, float | None]:
     """Steps and training minutes (sum of step times) from a run's metrics log, if it has one."""
     if run_dir is None or not (Path(run_dir) / METRICS_FILE).exists():
         return None, None
-    import csv
+    from ..metrics_log import MetricsError, read_metrics
 
-    with open(Path(run_dir) / METRICS_FILE, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        rows = read_metrics(Path(run_dir) / METRICS_FILE)
+    except MetricsError:  # an unreadable log costs the row its training figures, not the comparison
+        return None, None
     if not rows:
         return 0, 0.0
     try:
         seconds = sum(float(r["seconds"]) for r in rows)
-        return int(rows[-1]["step"]), seconds / 60.0
+        return int(float(rows[-1]["step"])), seconds / 60.0
     except (KeyError, ValueError):
-        return int(len(rows)), None
+        return int(float(rows[-1]["step"])), None
 
 
 def score_model(name: str, model: torch.nn.Module, cfg: RunConfig, meter: QualityMeter, n: int = 1000,

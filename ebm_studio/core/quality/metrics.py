@@ -263,7 +263,7 @@ def classifier_info() -> dict:
 
 def load_classifier(folder=None) -> DigitClassifier:
     """The shipped classifier, checked tensor by tensor; :class:`CheckpointError` if unusable."""
-    from ..checkpoint import load_tensors
+    from ..tensor_files import load_tensors
 
     path = Path(folder or CLASSIFIER_DIR) / WEIGHTS_FILE
     if not path.exists():
@@ -286,7 +286,7 @@ def load_classifier(folder=None) -> DigitClassifier:
 
 def load_reference_stats(folder=None) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST-test feature mean (128,) and covariance (128, 128), float64, checked."""
-    from ..checkpoint import load_tensors
+    from ..tensor_files import load_tensors
 
     path = Path(folder or CLASSIFIER_DIR) / STATS_FILE
     if not path.exists():

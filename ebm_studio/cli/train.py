@@ -1,0 +1,224 @@
+"""``ebm-studio train``: train a model into a run directory, headless.
+
+Flags map one-to-one onto config keys (``--lr`` is ``train.lr``), ``--set KEY=VALUE`` reaches every
+other key. Ctrl-C or SIGTERM stops after the current step and saves the run; a second one stops
+at once (the weights only change at the very end of a step, so what is saved is still sound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core.config import FAMILIES
+from .config_set import add_set
+from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
+
+#: Keys a resumed run may change: the schedule of the rest of its training, not what it is.
+LIVE_KEYS = ("train.lr", "train.lr_anneal", "train.contrast", "train.contrast_phase")
+
+
+def register(sub) -> None:
+    t = sub.add_parser("train", help="train a model into a run directory (headless)",
+                       description="Train a model; progress shows loss and gradient norm. Ctrl-C saves and exits.")
+    t.add_argument("--out", required=True, type=Path, help="run directory to write (weights, config.toml, metrics.csv)")
+    t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
+    t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
+                                    "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
+    t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
+    t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
+    t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
+    t.add_argument("--prior-components", type=positive_int, metavar="K",
+                   help="DSM: the exact base energy the net adds to: a Gaussian mixture of K components fitted by "
+                        "k-means (default 100), or 1 = a single Gaussian")
+    t.add_argument("--digits", help="digit subset, e.g. 3,5 (default: all ten)")
+    t.add_argument("--data", help="dataset: 'mnist' (bundled), a folder of IDX files or of images, or an IDX file")
+    t.add_argument("--limit", "--max-examples", dest="limit", type=positive_int,
+                   help="use at most this many training images (the first ones of the chosen digits)")
+    t.add_argument("--init-from", help="start from this model's weights (run directory, checkpoint or 'pretrained'): "
+                                       "few-shot transfer / fine-tuning; its architecture and sampler are kept")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=positive_float, help="wall-clock budget")
+    budget.add_argument("--epochs", type=positive_float, help="passes over the training set")
+    budget.add_argument("--steps", type=positive_int, help="optimisation steps")
+    t.add_argument("--device", choices=list(DEVICE_CHOICES), help="compute device (default: auto)")
+    t.add_argument("--seed", type=nonneg_int, help="random seed (runs are reproducible from it)")
+    t.add_argument("--batch-size", type=positive_int, help="training batch size")
+    t.add_argument("--lr", type=positive_float, help="learning rate")
+    t.add_argument("--anneal", type=fraction, metavar="FRACTION",
+                   help="bring the learning rate down a straight line to 0 over this last fraction of the budget "
+                        "(0 = constant; also with --resume)")
+    t.add_argument("--contrast", type=finite_float, metavar="WEIGHT",
+                   help="DSM: add contrastive refinement on the sampler's own chains with this weight (0 = off; "
+                        "0.01 at --lr 1e-4 on a trained energy removes most failed samples; also with --resume)")
+    t.add_argument("--contrast-phase", type=fraction, metavar="FRACTION",
+                   help="with --contrast: add the term only over this last fraction of the budget, at a tenth of "
+                        "the learning rate (0 = throughout; also with --resume)")
+    add_set(t)
+    t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    t.add_argument("--autosave-minutes", type=finite_float, default=5.0, help="autosave period (0 = off)")
+    add_quiet(t)
+    t.set_defaults(run=_run)
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The config keys the dedicated flags set (``--set`` comes after and wins)."""
+    from ..core.data import normalise_digits
+    from ..core.errors import ConfigError
+
+    over: dict[str, Any] = {}
+    if args.model:
+        over["model.family"] = args.model
+    if args.hidden:
+        try:
+            over["model.hidden"] = [int(h) for h in args.hidden.split(",")]
+        except ValueError:
+            raise ConfigError(f"--hidden must be integers separated by commas, got {args.hidden!r}") from None
+    if args.width:
+        over["model.width"] = args.width
+    if args.prior_components:
+        over["model.prior_components"] = args.prior_components
+    if args.digits:
+        over["data.digits"] = normalise_digits(args.digits)
+    if args.data:
+        over["data.source"] = args.data
+    if args.limit:
+        over["data.limit"] = args.limit
+    if args.device:
+        over["train.device"] = args.device
+    if args.seed is not None:
+        over["train.seed"] = args.seed
+    if args.batch_size:
+        over["train.batch_size"] = args.batch_size
+    if args.lr:
+        over["train.lr"] = args.lr
+    if args.anneal is not None:
+        over["train.lr_anneal"] = args.anneal
+    if args.contrast is not None:
+        over["train.contrast"] = args.contrast
+    if args.contrast_phase is not None:
+        over["train.contrast_phase"] = args.contrast_phase
+    return over
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..core.session import Budget
+
+    flags = _flag_overrides(args)
+    overrides = {**flags, **dict(args.assignments)}
+    if not (args.minutes or args.epochs or args.steps):
+        budget = Budget(epochs=1.0)
+    else:
+        budget = Budget(steps=args.steps, epochs=args.epochs, minutes=args.minutes)
+    if args.resume:
+        fixed = [k for k in flags if k.startswith(("model.", "data."))]  # other flags: ignored, as always
+        fixed += [k for k, _ in args.assignments if k not in LIVE_KEYS]
+        session = resume_session(args.out, overrides, device=args.device, autosave_minutes=args.autosave_minutes,
+                                 changes_identity=bool(args.config or args.preset or args.init_from or fixed))
+    else:
+        session = new_session(args.out, overrides, config=args.config, preset=args.preset, family=args.model,
+                              init_from=args.init_from, autosave_minutes=args.autosave_minutes)
+    return train(session, budget, args.out, quiet=args.quiet)
+
+
+def resume_session(out: Path, overrides: dict, device: str | None, autosave_minutes: float, changes_identity: bool):
+    from ..core.config import RunConfig
+    from ..core.device import configure_threads
+    from ..core.errors import ConfigError
+    from ..core.session import TrainingSession
+    from .options import resolve
+
+    configure_threads()
+    if changes_identity:
+        raise ConfigError("--resume continues the saved run: --config/--model/--digits/--data/--limit cannot change it")
+    session = TrainingSession(RunConfig(), run_dir=out, resume=True, device=resolve(device),
+                              autosave_minutes=autosave_minutes)
+    live = {k: v for k, v in overrides.items() if k in LIVE_KEYS}
+    if live:
+        session.trainer.update_settings(session.cfg.with_overrides(**live))  # saved from trainer.cfg
+    return session
+
+
+def new_session(out: Path, overrides: dict, config: Path | None, preset: str | None, family: str | None,
+                init_from: str | None, autosave_minutes: float):
+    from ..core.config import RunConfig, load_config
+    from ..core.device import configure_threads
+    from ..core.errors import ConfigError
+    from ..core.presets import family_preset, preset_config
+    from ..core.session import TrainingSession
+
+    configure_threads()
+    cfg = load_config(config) if config else RunConfig()
+    if preset:
+        cfg = preset_config(preset, cfg)
+    elif family and family != cfg.model.family and not config:
+        cfg = preset_config(family_preset(family), cfg)
+    cfg = cfg.with_overrides(**overrides)
+    if (out / "model.safetensors").exists():
+        raise ConfigError(f"{out} already holds a run; use --resume to continue it or choose another --out")
+    init_model = None
+    if init_from:
+        from ..core.models_io import open_model
+        from ..core.session import transfer_config
+
+        source = open_model(init_from)
+        cfg = transfer_config(source.config, cfg)
+        init_model = source.model
+    return TrainingSession(cfg, run_dir=out, device=None, autosave_minutes=autosave_minutes, init_model=init_model)
+
+
+def train(session, budget, out: Path, quiet: bool) -> int:
+    """Drive the session's step generator to the budget's end or a signal, then save."""
+    from ..core.device import describe_device
+
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        """First Ctrl-C / SIGTERM: stop after the current step. A second one: stop now."""
+        if stop["flag"]:
+            raise KeyboardInterrupt
+        stop["flag"] = True
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    tr = session.trainer
+    if not quiet:
+        print(f"training {session.cfg.model.family} on {len(session.data)} images, "
+              f"device {describe_device(tr.device)}, from step {tr.step} -> {out}", file=sys.stderr)
+    t0 = time.monotonic()
+    last_print = 0.0
+    record = None
+    try:
+        for record in session.run(budget, should_stop=lambda: stop["flag"]):
+            if record.event:
+                print(f"\n[step {record.step}] {record.event}", file=sys.stderr)
+            now = time.monotonic()
+            if not quiet and (now - last_print > 0.5):
+                last_print = now
+                print_record(record, now - t0)
+    except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
+        pass
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        session.save()
+    if not quiet:
+        if record is not None:
+            print_record(record, time.monotonic() - t0)
+        state = "stopped" if stop["flag"] else "paused after a divergence" if session.paused_by_divergence else "done"
+        print(f"\n{state}: saved {out} at step {tr.step}", file=sys.stderr)
+    return 0
+
+
+def format_record(r) -> str:
+    return (f"step {r.step:6d}  epoch {r.epoch:6.2f}  loss {r.loss:+.4f}  |grad| {r.grad_norm:.3g}  "
+            f"E(data) {r.e_data:+.3f}  E(samples) {r.e_samples:+.3f}")
+
+
+def print_record(r, elapsed: float) -> None:
+    end = "\r" if sys.stderr.isatty() else "\n"
+    print(f"{format_record(r)}  {elapsed:6.0f}s", end=end, file=sys.stderr, flush=True)
