@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -27,19 +26,9 @@ from ..controller import StudioController
 from ..controller.family_view import all_family_names, family_traits
 from ..controller.studio import START_MODES
 from ..core.config import RunConfig
-from ..core.device import cuda_available
 from ..core.errors import ConfigError
 from .fields import NumberField
-
-BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
-
-
-def compact_form(box: QGroupBox) -> QFormLayout:
-    """A form whose long rows wrap under their label when the dock is narrow."""
-    form = QFormLayout(box)
-    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    return form
+from .training_boxes import build_optimisation_box, build_sampler_box, compact_form
 
 
 class TrainingPanel(QWidget):
@@ -62,8 +51,8 @@ class TrainingPanel(QWidget):
         outer.addWidget(self.message)  # on top, where it is seen without scrolling
         outer.addWidget(self._build_start_box())
         outer.addWidget(self._build_model_box())
-        outer.addWidget(self._build_optimisation_box())
-        outer.addWidget(self._build_sampler_box())
+        outer.addWidget(build_optimisation_box(self))
+        outer.addWidget(build_sampler_box(self))
         outer.addStretch(1)
         self._collect_fields()
         self._setting = False
@@ -155,122 +144,6 @@ class TrainingPanel(QWidget):
         form.addRow("Examples (0 = all)", self.examples)
         self.all_none = (all_btn, none_btn)
         return model_box
-
-    def _build_optimisation_box(self) -> QGroupBox:
-        opt_box = QGroupBox("Optimisation")
-        form = compact_form(opt_box)
-        self.batch_size = NumberField("batch size", 128, 1, 65536, integer=True, tooltip="Images per training step")
-        form.addRow("Batch size", self.batch_size)
-        budget_row = QHBoxLayout()
-        self.budget_kind = QComboBox()
-        self.budget_kind.addItems(BUDGETS)
-        self.budget_value = NumberField("budget", 1, 0, 1e9, open_low=True, tooltip="How long to train")
-        self.budget_kind.currentTextChanged.connect(lambda t: self.budget_value.setEnabled(t != "unlimited"))
-        budget_row.addWidget(self.budget_value)
-        budget_row.addWidget(self.budget_kind)
-        form.addRow("Train for", budget_row)
-        self.objective = QComboBox()
-        self.objective.addItem("Denoising score matching", "dsm")
-        self.objective.addItem("Contrastive divergence", "cd")
-        self.objective.setToolTip("DSM: fit the energy's gradient to denoise data at many noise levels (no sampling "
-                                  "while training).\nCD: lower the energy of data, raise that of the model's own "
-                                  "Langevin samples (maximum likelihood).")
-        self.objective.currentIndexChanged.connect(self._update_enabled)
-        form.addRow("Objective", self.objective)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd"])
-        form.addRow("Optimizer", self.optimizer)
-        self.lr = NumberField("learning rate", 1e-4, 0, 10, open_low=True, tooltip="Step size of the optimizer (live)")
-        form.addRow("Learning rate", self.lr)
-        self.beta1 = NumberField("beta1", 0.0, 0, 0.999999, tooltip="Adam's first-moment decay (momentum for SGD)")
-        form.addRow("β1 / momentum", self.beta1)
-        self.alpha = NumberField("alpha", 0.1, 0, 1000,
-                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near "
-                                         "zero (live)")
-        form.addRow("α (regulariser)", self.alpha)
-        self.contrast = NumberField("contrast", 0.0, 0, 100,
-                                    tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "
-                                            "which raises the energy where failed samples form. By default it runs "
-                                            "in the last 30 % of a run with a budget (minutes, epochs or steps), at "
-                                            "a tenth of the learning rate; an unlimited run never reaches that "
-                                            "phase (0 = off; live)")
-        form.addRow("Contrast", self.contrast)
-        self.seed = NumberField("seed", 0, 0, 2**31 - 1, integer=True, tooltip="Runs are reproducible from their seed")
-        form.addRow("Seed", self.seed)
-        self.device = QComboBox()
-        self.device.addItem("Auto", "auto")
-        self.device.addItem("CPU", "cpu")
-        self.device.addItem("CUDA", "cuda")
-        if not cuda_available():
-            item = self.device.model().item(2)
-            item.setEnabled(False)
-            item.setToolTip("No CUDA GPU detected on this machine")
-        form.addRow("Device", self.device)
-        from ..core.precision import bf16_is_fast
-
-        self.precision = QComboBox()
-        fast = bf16_is_fast("cpu")
-        self.precision.addItem("Auto (bf16 where fast)" if fast else "Auto (float32 here)", "auto")
-        self.precision.addItem("float32", "fp32")
-        self.precision.addItem("bfloat16", "bf16")
-        self.precision.setToolTip("Arithmetic of the network while training and sampling. bfloat16 autocast is "
-                                  "~1.5x faster on CPUs with AMX / AVX-512 BF16 units and on recent GPUs, with "
-                                  "gradients within ~0.3 % of float32; elsewhere Auto keeps float32")
-        form.addRow("Precision", self.precision)
-        self.on_divergence = QComboBox()
-        self.on_divergence.addItem("Recover and go on", "recover")
-        self.on_divergence.addItem("Recover and pause", "pause")
-        self.on_divergence.addItem("Stop", "stop")
-        self.on_divergence.setToolTip("When training diverges (NaN or exploding energies/gradients) the last good "
-                                      "weights are always restored; then lower the learning rate and carry on, "
-                                      "pause for you to decide, or stop")
-        form.addRow("On divergence", self.on_divergence)
-        return opt_box
-
-    def _build_sampler_box(self) -> QGroupBox:
-        samp_box = QGroupBox("Sampler (Langevin / Gibbs)")
-        form = compact_form(samp_box)
-        self.schedule = QComboBox()
-        self.schedule.addItem("Annealed noise levels", "annealed")
-        self.schedule.addItem("Ancestral (reverse diffusion)", "ancestral")
-        self.schedule.addItem("Constant step", "constant")
-        self.schedule.setToolTip("Annealed: Langevin steps from large noise (coarse shapes) down to fine noise (sharp "
-                                 "strokes);\nancestral: the exact reverse of the noising process, levels × steps "
-                                 "levels, no step size to tune;\nboth need a noise-conditional energy (trained by DSM)")
-        self.schedule.currentIndexChanged.connect(self._update_enabled)
-        form.addRow("Schedule", self.schedule)
-        self.sigma_max = NumberField("sigma max", 1.0, 0, 100, open_low=True, tooltip="Largest noise level")
-        self.sigma_min = NumberField("sigma min", 0.02, 0, 100, open_low=True, tooltip="Smallest noise level")
-        self.levels = NumberField("levels", 10, 1, 10000, integer=True, tooltip="Noise levels in the ladder")
-        self.per_level = NumberField("steps per level", 10, 1, 100000, integer=True, tooltip="Langevin steps per level")
-        self.eps = NumberField("eps", 1e-4, 0, 10, open_low=True, tooltip="Step size at the smallest noise level")
-        form.addRow("σ max / min", self._pair(self.sigma_max, self.sigma_min))
-        form.addRow("Levels × steps", self._pair(self.levels, self.per_level))
-        form.addRow("ε (finest step)", self.eps)
-        self.negatives = QComboBox()
-        self.negatives.addItem("Replay buffer (PCD)", "buffer")
-        self.negatives.addItem("From data (CD)", "data")
-        self.negatives.addItem("From noise (short-run)", "noise")
-        form.addRow("Start chains from", self.negatives)
-        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True,
-                                       tooltip="Persistent chains kept between steps")
-        form.addRow("Buffer size", self.buffer_size)
-        self.reinit = NumberField("reinit probability", 0.05, 0, 1, tooltip="Chance a buffer chain restarts from noise")
-        form.addRow("Reinit prob.", self.reinit)
-        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True,
-                                 tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
-        form.addRow("Steps", self.steps)
-        self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="Langevin step: x ← x − step·∇E + noise (live)")
-        form.addRow("Step size", self.step_size)
-        self.noise = NumberField("noise", 0.005, 0, 10, tooltip="Standard deviation of the Langevin noise (live)")
-        form.addRow("Noise", self.noise)
-        self.grad_clip = NumberField("gradient clip", 0.03, 0, 1e6, tooltip="Per-pixel clip of ∇E (0 = off) (live)")
-        form.addRow("Gradient clip", self.grad_clip)
-        self.beta0 = NumberField("Gibbs beta0", 1.0, 0, 1, tooltip="Boltzmann machines: annealed Gibbs sampling from "
-                                 "inverse temperature β₀ up to 1 (1 = off; ~0.3 lets chains from noise visit more "
-                                 "digits) (live)")
-        form.addRow("Gibbs β₀", self.beta0)
-        return samp_box
 
     def _collect_fields(self) -> None:
         all_btn, none_btn = self.all_none
@@ -408,13 +281,6 @@ class TrainingPanel(QWidget):
         # a greyed-out field that does not parse keeps the base value rather than blocking the run
         over = {k: v for k, v in over.items() if v is not None or k == "data.digits"}
         return self._base.with_overrides(**over)
-
-    @staticmethod
-    def _pair(a, b):
-        row = QHBoxLayout()
-        row.addWidget(a)
-        row.addWidget(b)
-        return row
 
     def apply_preset(self, name: str | None = None) -> None:
         """Start from a named recipe, keeping the data choice, seed and device."""

@@ -11,23 +11,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
-    QCheckBox,
-    QComboBox,
     QFileDialog,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -36,21 +23,16 @@ from ...controller.family_view import family_traits
 from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
 from ...core.playback import ChainPlayer, PlaybackSettings
-from ..fields import NumberField
-from ..image_grid import ImageGrid
+from .controls import STRIP_COLS, build_playback, build_tools, build_views
 from .draw_surface import DrawSurface
+from .readout import energy_readout
 
 TICK_BUDGET_S = 0.015
 TICK_INTERVAL_MS = 10
 MAX_TICK_INTERVAL_MS = 250
-STRIP_COLS = 12
 NOISY_MNIST_SIGMA = 0.35
 WIDE_LAYOUT_PX = 900
 NARROW_SURFACE_PX = 240  # from this width on, the plot and chain views sit beside the drawing
-MODES = {
-    "free": "Free: the whole image moves",
-    "inpaint": "Inpaint: drawn pixels stay clamped",
-}
 
 
 def strip_indices(n: int, cols: int) -> np.ndarray:
@@ -80,12 +62,12 @@ class CanvasPanel(QWidget):
         self.root = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)  # narrow first: see resizeEvent
         left = QVBoxLayout()
         left.addWidget(self._build_surface(), 1)
-        left.addLayout(self._build_tools())
-        left.addWidget(self._build_playback())
+        left.addLayout(build_tools(self))
+        left.addWidget(build_playback(self))
         self.views = QWidget()
         right = QVBoxLayout(self.views)
         right.setContentsMargins(0, 0, 0, 0)
-        self._build_views(right)
+        build_views(self, right)
         self.root.addLayout(left, 3)
         self.root.addWidget(self.views, 4)
         self.views.setMinimumHeight(460)
@@ -106,226 +88,6 @@ class CanvasPanel(QWidget):
             "the result"))
         return self.surface
 
-    def _build_tools(self) -> QVBoxLayout:
-        col = QVBoxLayout()
-        self.energy_label = QLabel("energy: –")
-        self.energy_label.setWordWrap(True)
-        self.energy_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.energy_label.setToolTip("Energy of the image shown, at the noise level stated (the same number as the "
-                                     "red curve of the energy plot), and its rank among real MNIST-test digits "
-                                     "noised to the same level (higher = more digit-like; a blank image ranks 0)")
-        col.addWidget(self.energy_label)
-        tools = QGridLayout()
-        self.brush = QSlider(Qt.Orientation.Horizontal)
-        self.brush.setRange(5, 40)
-        self.brush.setValue(13)
-        self.brush.valueChanged.connect(lambda v: setattr(self.surface, "brush_radius", v / 10.0))
-        self.softness = QSlider(Qt.Orientation.Horizontal)
-        self.softness.setRange(0, 100)
-        self.softness.setValue(50)
-        self.softness.valueChanged.connect(lambda v: setattr(self.surface, "softness", v / 100.0))
-        self.eraser = QCheckBox("Eraser")
-        self.eraser.toggled.connect(lambda on: setattr(self.surface, "eraser", on))
-        tools.addWidget(QLabel("Brush"), 0, 0)
-        tools.addWidget(self.brush, 0, 1)
-        tools.addWidget(QLabel("Soft"), 0, 2)
-        tools.addWidget(self.softness, 0, 3)
-        tools.addWidget(self.eraser, 0, 4)
-        buttons = [("Undo", self.undo, "Ctrl+Z"), ("Redo", self.redo, "Ctrl+Shift+Z"), ("Clear", self.clear, None),
-                   ("Invert", self.surface.invert, None)]
-        for i, (text, slot, sc) in enumerate(buttons):
-            b = QPushButton(text)
-            b.clicked.connect(lambda _=False, slot=slot: slot())
-            if sc:
-                b.setShortcut(sc)
-            tools.addWidget(b, 1, i)
-        col.addLayout(tools)
-        seeds = QGridLayout()
-        for i, (text, slot, tip) in enumerate([
-                ("Load image…", self.load_image_dialog, "PNG/JPEG/BMP of any size; also drag and drop"),
-                ("Noise", self.seed_noise, "Uniform noise"),
-                ("MNIST", self.seed_mnist, "A random MNIST test digit"),
-                ("Noisy MNIST", self.seed_noisy_mnist,
-                 "A test digit with Gaussian noise (σ = 0.35): watch it denoise")]):
-            b = QPushButton(text)
-            b.setToolTip(tip)
-            b.clicked.connect(lambda _=False, slot=slot: slot())  # clicked(bool) must not reach the slot's arguments
-            seeds.addWidget(b, i // 2, i % 2)
-        col.addLayout(seeds)
-        self.example_btn = QPushButton("Add drawing to training examples")
-        self.example_btn.setToolTip("Few-shot learning: keep this drawing as a training image. The Training "
-                                    "panel's dataset becomes your drawings (saved as PNGs); choose 'Fine-tune the "
-                                    "model shown' there to fine-tune the current model on them")
-        self.example_btn.clicked.connect(lambda: self.add_example())
-        col.addWidget(self.example_btn)
-        return col
-
-    def _build_playback(self) -> QGroupBox:
-        box = QGroupBox("Langevin playback")
-        grid = QGridLayout(box)
-        self.play_btn = QPushButton("▶ Play")
-        self.play_btn.clicked.connect(lambda: self.toggle_play())
-        self.step_btn = QPushButton("Step")
-        self.step_btn.clicked.connect(lambda: self.step())
-        self.reset_btn = QPushButton("Reset to seed")
-        self.reset_btn.setToolTip("Forget the chain and show your drawing again (it stays editable)")
-        self.reset_btn.clicked.connect(lambda: self.reset_chain())
-        self.keep_btn = QPushButton("Keep as seed")
-        self.keep_btn.setToolTip("Make chain 1's current image the new drawing: edit it, or run on from there")
-        self.keep_btn.clicked.connect(lambda: self.keep_as_seed())
-        for i, b in enumerate((self.play_btn, self.step_btn, self.reset_btn, self.keep_btn)):
-            grid.addWidget(b, i // 2, i % 2 * 2, 1, 2)
-        self.mode = QComboBox()
-        for key, text in MODES.items():
-            self.mode.addItem(text, key)
-        self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.mode.setToolTip("Inpainting clamps the pixels you drew (shaded orange) to their values and samples "
-                             "the rest. To have the model complete your strokes into a digit, anneal from a large "
-                             "noise level (σ ≈ 1); at a small σ (0.2) it only cleans up around them")
-        grid.addWidget(self.mode, 2, 0, 1, 4)
-        self._build_playback_fields(grid)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 200)
-        self.progress.setValue(0)
-        self.progress.setFormat("step %v / %m")
-        self.progress.setToolTip("Sampler steps taken by the chains so far, out of the total")
-        grid.addWidget(self.progress, 9, 0, 1, 4)
-        self.training_note = QLabel("Training is running: the canvas uses the model as of the last pause or step.")
-        self.training_note.setWordWrap(True)
-        self.training_note.setStyleSheet("color: #a15c00")
-        self.training_note.hide()
-        grid.addWidget(self.training_note, 10, 0, 1, 4)
-        return box
-
-    def _build_playback_fields(self, grid: QGridLayout) -> None:
-        self.speed = QSlider(Qt.Orientation.Horizontal)
-        self.speed.setRange(0, 100)
-        self.speed.setValue(60)
-        self.speed.setToolTip("Steps per second, from slow motion (1/s) to as fast as the CPU allows")
-        self.speed.valueChanged.connect(self._update_speed_label)
-        self.speed_label = QLabel("")
-        grid.addWidget(QLabel("Speed"), 3, 0)
-        grid.addWidget(self.speed, 3, 1, 1, 2)
-        grid.addWidget(self.speed_label, 3, 3)
-        self.step_size = NumberField(
-            "step size", 10.0, 0, 1e6,
-            tooltip="How far each step moves the image downhill: x ← x − step·∇E(x) + noise·ξ, with ξ ~ N(0, 1) "
-                    "per pixel (the gradient is clipped first if the model says so). Too small: nothing happens; "
-                    "too large: the image overshoots and saturates.")
-        self.noise = NumberField(
-            "noise", 0.005, 0, 10,
-            tooltip="Standard deviation of the random kick ξ added every step. Exact Langevin sampling of "
-                    "p(x) ∝ exp(−E(x)) needs noise = √(2·step); 0 turns the chain into plain gradient descent "
-                    "on the energy, which finds the nearest valley instead of exploring.")
-        self.total = NumberField("total steps", 200, 1, 1_000_000, integer=True,
-                                 tooltip="The chain stops after this many steps (Play again to restart it)")
-        for f in (self.step_size, self.noise, self.total):  # anneal_from is connected below
-            f.value_edited.connect(self._apply_settings)
-            f.validity_changed.connect(lambda *_: self._update_buttons())
-        self.total.value_edited.connect(self._total_changed)
-        grid.addWidget(QLabel("Step size"), 4, 0)
-        grid.addWidget(self.step_size, 4, 1)
-        grid.addWidget(QLabel("Noise"), 4, 2)
-        grid.addWidget(self.noise, 4, 3)
-        grid.addWidget(QLabel("Total steps"), 5, 0)
-        grid.addWidget(self.total, 5, 1)
-        self.chains = QSpinBox()
-        self.chains.setRange(1, 16)
-        self.chains.setValue(8)
-        self.chains.setToolTip("Chains started from the same image with different noise, to see the spread")
-        grid.addWidget(QLabel("Chains"), 5, 2)
-        grid.addWidget(self.chains, 5, 3)
-        self.anneal = QCheckBox("Anneal from σ =")
-        self.anneal.setToolTip("For noise-conditional energies: start at a large noise level (coarse shapes) and "
-                               "cool down to the finest level (sharp strokes), as when sampling from noise")
-        self.anneal_from = NumberField("anneal from sigma", 0.2, 0, 100, open_low=True,
-                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and "
-                                               "dreams up a "
-                                               "new digit; 0.1-0.2 keeps its shape and cleans it up")
-        self.anneal.toggled.connect(self._anneal_toggled)
-        self.anneal_from.value_edited.connect(self._apply_settings)
-        grid.addWidget(self.anneal, 6, 0, 1, 2)
-        grid.addWidget(self.anneal_from, 6, 2, 1, 2)
-        self.steer = QComboBox()
-        self.steer.addItem("Free (no steering)", None)
-        for d in range(10):
-            self.steer.addItem(f"Steer toward a {d}", d)
-        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's "
-                              "class guide "
-                              "(a classifier of noised images; train one with 'ebm-studio guide RUN')")
-        self.steer_weight = NumberField("guidance weight", 2.0, 0, 100, tooltip="w: 1 = Bayes' rule; larger = "
-                                        "more decidedly that digit, less varied")
-        self.steer.currentIndexChanged.connect(self._steer_changed)
-        self.steer_weight.value_edited.connect(self._steer_changed)
-        grid.addWidget(self.steer, 7, 0, 1, 2)
-        grid.addWidget(self.steer_weight, 7, 2, 1, 2)
-        self.steer.setEnabled(False)
-        self.steer_weight.setEnabled(False)
-
-    def _build_views(self, right: QVBoxLayout) -> None:
-        """The energy trace, the chains and chain 1's gradient, and the film strip."""
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setTitle("<span style='color:#222'>Energy along the chain</span>", size="10pt")
-        self.plot.setToolTip("Energy of each chain's image after every step, at that step's noise level (the label "
-                             "under the drawing states it). Annealing first adds noise (the energy jumps up), then "
-                             "cools down: the image descends into a valley.")
-        self.plot.setLabel("bottom", "Langevin step")
-        self.plot.setLabel("left", "E(x) at the step's σ")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setMinimumSize(240, 180)
-        self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 210), pen=(200, 200, 200), labelTextColor="#222")
-        self.lo_curve, self.hi_curve = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
-        self.band = pg.FillBetweenItem(self.lo_curve, self.hi_curve, brush=(31, 119, 180, 50))
-        self.plot.addItem(self.band)
-        self.mean_curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), name="mean of chains")
-        self.first_curve = self.plot.plot(pen=pg.mkPen("#d62728", width=1), name="chain 1 (shown)")
-        right.addWidget(self.plot, 3)
-        row = QHBoxLayout()
-        self.chain_grid = ImageGrid(cols=4)
-        self.chain_grid.setMinimumSize(120, 120)
-        self.chain_grid.placeholder = "press Play or Step"
-        self.grad_view = pg.ImageView()
-        self.grad_view.ui.histogram.hide()
-        self.grad_view.ui.roiBtn.hide()
-        self.grad_view.ui.menuBtn.hide()
-        self.grad_view.setColorMap(pg.colormap.get("CET-D1"))
-        self.grad_view.setMinimumSize(120, 120)
-        col = QVBoxLayout()
-        col.addWidget(QLabel("All chains (current state)"))
-        col.addWidget(self.chain_grid, 1)
-        row.addLayout(col, 1)
-        col = QVBoxLayout()
-        self.show_grad = QCheckBox("∇E of chain 1")
-        self.show_grad.setToolTip("The energy's gradient on chain 1's image: blue where ink will grow, red "
-                                  "where it fades")
-        self.show_grad.setChecked(True)
-        col.addWidget(self.show_grad)
-        col.addWidget(self.grad_view, 1)
-        row.addLayout(col, 1)
-        right.addLayout(row, 2)
-        strip_row = QHBoxLayout()
-        strip_row.addWidget(QLabel("Film strip, every"))
-        self.every = QSpinBox()
-        self.every.setRange(1, 1000)
-        self.every.setValue(10)
-        strip_row.addWidget(self.every)
-        strip_row.addWidget(QLabel("steps"))
-        strip_row.addStretch(1)
-        self.gif_btn = QPushButton("Export GIF…")
-        self.gif_btn.clicked.connect(self.export_gif_dialog)
-        self.strip_btn = QPushButton("Export strip…")
-        self.strip_btn.clicked.connect(self.export_strip_dialog)
-        strip_row.addWidget(self.gif_btn)
-        strip_row.addWidget(self.strip_btn)
-        right.addLayout(strip_row)
-        self.strip = ImageGrid(cols=STRIP_COLS)
-        self.strip.setToolTip("Chain 1 from the seed (left) to now (right), evenly spaced; exports hold every "
-                              "recorded frame of every chain")
-        self.strip.setMinimumSize(120, 70)
-        self.strip.placeholder = "every k-th state of chain 1 appears here"
-        right.addWidget(self.strip, 1)
-
-    # --- reflow and keys ---------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Plot and chain views beside the drawing when there is room, below it otherwise (the
         dock then scrolls vertically instead of hiding the views behind a horizontal scrollbar)."""
@@ -471,42 +233,7 @@ class CanvasPanel(QWidget):
         self._update_energy_readout()
 
     def _update_energy_readout(self) -> None:
-        self.energy_label.setText(self.energy_readout())
-
-    def energy_readout(self) -> str:
-        """The label under the drawing: the energy of what is shown, at the noise level stated, ranked
-        among real test digits noised to that level. Mid-chain it is the red curve's last point."""
-        if self.model is None:
-            return "energy: – (no model loaded: open or train one)"
-        from ...core.landscape import energy_at, is_blank, rank_energies
-
-        p = self.player
-        showing_chain = self.surface.display is not None and p is not None
-        try:
-            if showing_chain:
-                img, sigma = p.current[0], p.current_sigma
-                e = float(p.energies[-1][0])
-            else:
-                img, sigma = self.surface.image, None
-                e = float(energy_at(self.model, torch.from_numpy(np.ascontiguousarray(img)).view(1, 1, 28, 28))[0])
-            pct = float(rank_energies(self.model, [e], img[None], sigma)[0])
-        except Exception as exc:  # a snapshot of a diverged model, say
-            return f"energy: unavailable ({exc.__class__.__name__})"
-        what = f"chain 1 at step {p.step_index}" if showing_chain else "drawing"
-        level = self._level_text(sigma)
-        steered = showing_chain and self.steer.currentData() is not None
-        guided = " (steered: includes the guide's term)" if steered else ""
-        if bool(is_blank(img[None])[0]):
-            return f"{what}: energy {e:+.3f}{level}{guided}  ·  blank: no ink, not ranked as a digit"
-        return (f"{what}: energy {e:+.3f}{level}{guided}  ·  more digit-like than {pct:.0f}% of real test digits "
-                f"at that σ")
-
-    def _level_text(self, sigma) -> str:
-        if self.cfg is None or not family_traits(self.cfg.model.family).langevin:
-            return ""
-        if sigma is None:
-            sigma = float(getattr(self.model, "sigma_default", self.cfg.sampler.sigma_min))
-        return f" at σ = {float(sigma):.3g}"
+        self.energy_label.setText(energy_readout(self))
 
     def _anneal_toggled(self, on: bool) -> None:
         on = on and self.anneal.isEnabled()
