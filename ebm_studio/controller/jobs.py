@@ -21,8 +21,9 @@ class JobCancelled(Exception):
 
 
 class Job:
-    def __init__(self, name: str, total: int = 0):
+    def __init__(self, name: str, total: int = 0, on_cancel=None):
         self.name = name
+        self.on_cancel = on_cancel  # for work that is not a step generator (e.g. stop the training worker)
         self.total = int(total)
         self.done = 0
         self.started = time.monotonic()
@@ -36,7 +37,10 @@ class Job:
         self.done = int(done)
 
     def cancel(self) -> None:
+        first = not self._cancel.is_set()
         self._cancel.set()
+        if first and self.on_cancel is not None:
+            self.on_cancel()
 
     @property
     def cancelled(self) -> bool:
@@ -95,8 +99,8 @@ class JobList:
         self.running: list[Job] = []
         self.changed = Event()
 
-    def begin(self, name: str, total: int = 0) -> Job:
-        job = Job(name, total)
+    def begin(self, name: str, total: int = 0, on_cancel=None) -> Job:
+        job = Job(name, total, on_cancel)
         self.running.append(job)
         self.changed.emit()
         return job

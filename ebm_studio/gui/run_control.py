@@ -129,6 +129,9 @@ class RunControl:
         if not paused:
             self.worker.start_running()
         self._set_training_active(True)
+        if not continuing:  # loading the data and fitting the base energy take seconds: say so, allow Cancel
+            self._preparing = self.controller.jobs.begin("preparing the run (data, base fit)",
+                                                         on_cancel=lambda: self.stop(wait=False))
         self.thread.start()
         if continuing:
             self.controller.set_run_state("paused" if paused else "running")
@@ -139,7 +142,14 @@ class RunControl:
         self.samples.set_training_active(active)
         self.canvas.set_training_active(active)
 
+    def _end_preparing(self) -> None:
+        job = getattr(self, "_preparing", None)
+        if job is not None:
+            self.controller.jobs.end(job)
+            self._preparing = None
+
     def _on_session_ready(self, session, cfg) -> None:
+        self._end_preparing()
         first = self.session is None
         self.controller.attach_session(session, cfg)
         self.charts.set_config(cfg)
@@ -156,6 +166,7 @@ class RunControl:
     def _worker_finished(self, thread: QThread | None = None) -> None:
         if thread is not None and thread is not self.thread:
             return  # already cleaned up (joined by stop(wait=True))
+        self._end_preparing()
         failed = self.worker is not None and self.worker.failed
         if self.worker is not None:
             self.worker.deleteLater()

@@ -140,3 +140,12 @@ def test_job_list_cancels_everything_in_flight():
     jobs.end(a)
     jobs.end(b)
     assert changes == [1, 2, 1, 0]
+
+
+def test_cancel_calls_the_jobs_own_stop_once():
+    stops = []
+    jobs = JobList()
+    job = jobs.begin("preparing", on_cancel=lambda: stops.append(1))
+    job.cancel()
+    job.cancel()
+    assert stops == [1] and job.cancelled
