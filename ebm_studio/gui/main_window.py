@@ -128,9 +128,10 @@ class MainWindow(RunControl, FileActions, QMainWindow):
     # --- layout --------------------------------------------------------------------------------
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._sized:  # dock sizes only take once the window is laid out
+        if not self._sized:  # dock sizes only take once the window is laid out (and maximised, if it is)
             self._sized = True
-            QTimer.singleShot(0, lambda: window_layout.default_dock_sizes(self))
+            for ms in (0, 300):
+                QTimer.singleShot(ms, lambda: window_layout.default_dock_sizes(self))
 
     def restore_default_layout(self) -> None:
         window_layout.restore_default_layout(self)

@@ -200,6 +200,11 @@ class TrainingPanel(QWidget):
         idx = self.family.findData(cfg.model.family)
         if idx >= 0:
             self.family.setCurrentIndex(idx)
+        from ..core.presets import PRESETS
+
+        shown = PRESETS.get(self.preset.currentText(), {}).get("model.family", RunConfig().model.family)
+        if shown != cfg.model.family:  # never "Recipe: dsm" beside an RBM
+            self.preset.setCurrentText(family_traits(cfg.model.family).recipe)
         self.width.set_value(cfg.model.width if family_traits(cfg.model.family).langevin else cfg.model.hidden[0])
         self._set_source(cfg.data.source)
         self.examples.set_value(cfg.data.limit or 0)

@@ -159,3 +159,14 @@ def test_grid_export_text_is_ascii_with_the_steps_run_and_labels_clear_of_the_ne
     rows_with_labels = [y for y in range(h) if yellow[y].any()]
     bands = 1 + sum(1 for a, b in zip(rows_with_labels, rows_with_labels[1:]) if b - a > 1)
     assert bands >= 3  # every row's energy labels are visible, none covered by the row below
+
+
+def test_an_opened_rbm_run_shows_its_own_recipe_not_dsm(win, tmp_path):
+    from ebm_studio.core.checkpoint import save_run
+    from ebm_studio.core.families import build_model
+    from ebm_studio.core.presets import preset_config
+
+    rbm = preset_config("rbm").with_overrides(**{"model.hidden": [8]})
+    save_run(tmp_path / "r", build_model(rbm), rbm)
+    assert win.open_path(str(tmp_path / "r"))
+    assert win.training.preset.currentText() == "rbm" and win.training.family.currentData() == "rbm"

@@ -68,8 +68,8 @@ class CanvasPanel(QWidget):
         right = QVBoxLayout(self.views)
         right.setContentsMargins(0, 0, 0, 0)
         build_views(self, right)
-        self.root.addLayout(left, 3)
-        self.root.addWidget(self.views, 4)
+        self.root.addLayout(left, 0)
+        self.root.addWidget(self.views, 1)
         self.views.setMinimumHeight(460)
         self.surface.setMaximumHeight(NARROW_SURFACE_PX)
         self.timer = QTimer(self)
@@ -97,6 +97,8 @@ class CanvasPanel(QWidget):
             self.root.setDirection(direction)
             self.views.setMinimumHeight(0 if wide else 460)
             self.surface.setMaximumHeight(16777215 if wide else NARROW_SURFACE_PX)  # room for the plot below
+            self.root.setStretch(0, 3 if wide else 0)  # narrow: the drawing's column takes only what it needs
+            self.root.setStretch(1, 4 if wide else 1)
         super().resizeEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
