@@ -47,7 +47,7 @@ def build_menus(win) -> None:
     win.open_file_action = m.addAction("Open checkpoint &file…", QKeySequence("Ctrl+Shift+O"), win.open_file_dialog)
     win.pretrained_menu = m.addMenu("Open &pretrained")
     for name in win._pretrained_names():
-        win.pretrained_menu.addAction(name, lambda n=name: win.open_path(f"pretrained:{n}"))
+        win.pretrained_menu.addAction(name, lambda n=name: win.open_in_background(f"pretrained:{n}"))
     win.recent_menu = m.addMenu("Open &recent")
     m.addSeparator()
     win.save_action = m.addAction("&Save checkpoint…", QKeySequence.StandardKey.Save, win.save_dialog)

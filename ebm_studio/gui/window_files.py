@@ -61,13 +61,37 @@ class FileActions:
     def open_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open run folder", str(default_runs_dir()))
         if path:
-            self.open_path(path)
+            self.open_in_background(path)
 
     def open_file_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", str(default_runs_dir()),
                                               "Checkpoints (*.safetensors config.toml);;All files (*)")
         if path:
-            self.open_path(path)
+            self.open_in_background(path)
+
+    def open_in_background(self, path: str):
+        """Open as a job (the menus' way): the window keeps painting while a big checkpoint loads, the
+        job bar shows it, and Cancel drops the result. Returns the controller's job record."""
+        from .tasks import run_job
+
+        if self.worker is not None:
+            self.show_error("stop training before opening another run")
+            return None
+        is_pretrained = str(path).startswith("pretrained")
+        record = self.controller.jobs.begin(f"opening {Path(str(path)).name}")
+
+        def load(job=None):
+            run = open_model(path) if is_pretrained else load_run(path, with_trainer_state=False)
+            job.check()  # cancelled while it loaded: drop it
+            return run
+
+        def done(run):
+            if self.worker is None and not self._closing:
+                self._show_opened(path, run, is_pretrained)
+
+        run_job(load, done, self.show_error, record=record, on_end=lambda: self.controller.jobs.end(record),
+                on_cancelled=lambda: self.show_message(f"opening {path} cancelled"))
+        return record
 
     def open_path(self, path: str) -> bool:
         """Open a run folder, a checkpoint file or ``pretrained[:name]`` (synchronously)."""
@@ -200,5 +224,5 @@ class FileActions:
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for p in self._recent():
-            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
+            self.recent_menu.addAction(p, lambda p=p: self.open_in_background(p))
         self.recent_menu.setEnabled(bool(self._recent()))

@@ -113,3 +113,16 @@ def test_restore_default_layout_really_restores(win, qtbot):
     qtbot.wait(50)
     assert not win.log_dock.isFloating() and win.training_dock.isVisible()
     assert win.width() <= default.width() + 1
+
+
+def test_opening_from_the_menus_is_a_job_and_shows_the_model(win, qtbot):
+    action = next(a for a in win.pretrained_menu.actions() if a.text() == "rbm")
+    action.trigger()
+    assert len(win.controller.jobs) == 1  # the window keeps painting; the job bar shows it
+    qtbot.waitUntil(lambda: len(win.controller.jobs) == 0, timeout=20000)
+    assert win.model_cfg.model.family == "rbm" and win.controller.shown.origin == "pretrained"
+    assert win.samples.caption.text().startswith("100 samples of the shipped model")
+    record = win.open_in_background("pretrained:conv")
+    record.cancel()
+    qtbot.waitUntil(lambda: len(win.controller.jobs) == 0, timeout=20000)
+    assert win.model_cfg.model.family == "rbm"  # a cancelled open changes nothing
