@@ -20,7 +20,8 @@ class StatusView:
     def __init__(self, bar: QStatusBar, controller: StudioController):
         self.bar, self.controller = bar, controller
         self.job_bar = JobBar(controller.jobs)
-        bar.addWidget(self.job_bar, 1)
+        self.job_bar.setFixedWidth(380)
+        bar.addPermanentWidget(self.job_bar)  # permanent: a status message must not hide a job's Cancel
         self.state_label = QLabel("idle")
         self.step_label = QLabel("step –")
         self.rate_label = QLabel("")
