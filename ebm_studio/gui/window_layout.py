@@ -53,7 +53,6 @@ def build_docks(win) -> None:
     win.log_dock = make_dock(win, "Log", win.log, right)
     win.fields_dock = make_dock(win, "Receptive fields", win.fields_view, right)
     arrange_default(win)
-    win.default_state = win.saveState()
 
 
 def arrange_default(win) -> None:

@@ -25,9 +25,12 @@ def win(qtbot, tmp_path, monkeypatch):
     w.close()
 
 
-def test_minimum_size_fits_1366x768(win):
+def test_minimum_size_fits_1366x768_and_1280x800(win, qtbot):
     hint = win.minimumSizeHint()
     assert hint.width() <= 1366 and hint.height() <= 768 - 40, hint
+    assert win.open_path("pretrained:rbm")  # the widest family views (receptive fields, Reconstruct)
+    hint = win.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800 - 40, hint
 
 
 def test_hover_models_drawings_and_long_paths_do_not_widen_the_window(win, qtbot, tmp_path):
@@ -170,3 +173,16 @@ def test_an_opened_rbm_run_shows_its_own_recipe_not_dsm(win, tmp_path):
     save_run(tmp_path / "r", build_model(rbm), rbm)
     assert win.open_path(str(tmp_path / "r"))
     assert win.training.preset.currentText() == "rbm" and win.training.family.currentData() == "rbm"
+
+
+def test_hover_crosshair_goes_when_the_mouse_leaves(win, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    win.charts.add_records([{"step": i, "epoch": 0.0, "loss": 1.0, "grad_norm": 1.0, "e_data": 0.0,
+                             "e_samples": 0.0, "event": None} for i in range(1, 50)])
+    win.charts.show_readout(20.0)
+    assert all(line.isVisible() for line in win.charts._vlines) and "step 20" in win.charts.readout.text()
+    QApplication.sendEvent(win.charts.glw.viewport(), QEvent(QEvent.Type.Leave))
+    assert not any(line.isVisible() for line in win.charts._vlines)
+    assert "hover a chart" in win.charts.readout.text()
