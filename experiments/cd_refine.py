@@ -12,7 +12,7 @@ the model's p_sigma, and data + sigma z is a sample of the true one, so
     loss = DSM(data) + weight * mean over chains at sigma <= sigma_cd of [g(x+, sigma) - g(x-, sigma)]
 
 with g = sigma * E the module's output (the sigma-weighting keeps small levels from dominating).
-The pool is the core one (``ebm_studio.core.chain_pool``; the trainer's ``train.contrast`` grew out of this
+The pool is the core one (``ebm_studio.core.conv.chain_pool``; the trainer's ``train.contrast`` grew out of this
 probe); here it is staggered over the ladder before training. Chains that finish the ladder are
 replaced by new ones from the prior; their final states are
 the model's samples, which the script scores with the quality meter as it goes.
@@ -27,14 +27,14 @@ import sys
 import time
 
 import torch
+from probe_scoring import print_scores
 
-from ebm_studio.core.chain_pool import ChainPool
 from ebm_studio.core.checkpoint import load_run, save_run
+from ebm_studio.core.conv.chain_pool import ChainPool
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.families import draw_from_noise
 from ebm_studio.core.precision import autocast_dtype
 from ebm_studio.core.quality import load_meter
-from probe_scoring import print_scores
 
 
 def make_pool(model, cfg, size: int, levels_per_update: int, generator: torch.Generator) -> ChainPool:

@@ -19,14 +19,14 @@ import math
 import sys
 
 import torch
+from probe_scoring import print_scores
 
 from ebm_studio.core.accel import sampling_mode
 from ebm_studio.core.checkpoint import load_run
-from ebm_studio.core.families import gaussian_prior_of
-from ebm_studio.core.langevin import energy_and_grad
+from ebm_studio.core.conv.gradient import energy_and_grad
+from ebm_studio.core.conv.sampler import gaussian_prior_of
 from ebm_studio.core.precision import autocast_dtype
 from ebm_studio.core.quality import load_meter
-from probe_scoring import print_scores
 
 
 def ladder(s):

@@ -15,13 +15,14 @@ import argparse
 import sys
 
 import torch
+from probe_scoring import print_scores
 
 from ebm_studio.core.checkpoint import load_run
-from ebm_studio.core.families import gaussian_prior_of
-from ebm_studio.core.langevin import ancestral_schedule, langevin_chain
+from ebm_studio.core.conv.langevin import langevin_chain
+from ebm_studio.core.conv.sampler import gaussian_prior_of
+from ebm_studio.core.conv.schedules import ancestral_schedule
 from ebm_studio.core.precision import autocast_dtype
 from ebm_studio.core.quality import load_meter
-from probe_scoring import print_scores
 
 
 def draw(model, cfg, n, tau, below, seed, batch=250):

@@ -16,13 +16,13 @@ import sys
 
 import numpy as np
 import torch
+from probe_scoring import FAILURE_CONFIDENCE, sample_confidence
 
 from ebm_studio.core.checkpoint import load_run
+from ebm_studio.core.conv.schedules import ancestral_schedule
 from ebm_studio.core.export import save_grid_png
 from ebm_studio.core.families import sample_chain
-from ebm_studio.core.langevin import ancestral_schedule
 from ebm_studio.core.quality import load_meter
-from probe_scoring import FAILURE_CONFIDENCE, sample_confidence
 
 
 def tweedie(model, x, sigma):

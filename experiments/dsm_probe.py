@@ -4,11 +4,16 @@ E(x, sigma) = g(x) / sigma; DSM with x~ = x + sigma z trains grad_x g(x~) to pre
 (NCSNv2's s(x)/sigma trick in energy form). Sampling: annealed Langevin from uniform noise over a
 geometric sigma ladder, then one Tweedie denoising step.
 """
-import argparse, time, math, sys
+import argparse
+import math
+import sys
+import time
+
 import torch
 from torch import nn
+
+from ebm_studio.core.conv.energy import ConvEnergy
 from ebm_studio.core.data import load_mnist
-from ebm_studio.core.energy import ConvEnergy
 from ebm_studio.core.export import save_grid_png
 
 ap = argparse.ArgumentParser()
@@ -78,6 +83,7 @@ def sample(n, L=10, T=10, eps=2e-5, seed=1):
 
 
 from safetensors.torch import save_file
+
 save_file(g.state_dict(), f"{args.out}_{args.arch}.safetensors")
 for L, T, eps in [(10, 10, 1e-4), (10, 10, 3e-4), (10, 20, 1e-4), (20, 10, 2e-4)]:
     s = sample(100, L, T, eps)

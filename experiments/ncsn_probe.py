@@ -6,11 +6,16 @@ annealed Langevin (the project's default sampler) and scored by the quality mete
   cond : the same conv net, told sigma (log-sigma input channel + FiLM of every hidden layer)
   mlp  : a sigma-conditioned MLP (GEMMs run near the CPU's peak)
 """
-import argparse, math, time, json
+import argparse
+import json
+import math
+import time
+
 import torch
 from torch import nn
+
+from ebm_studio.core.conv.energy import ConvEnergy
 from ebm_studio.core.data import load_mnist
-from ebm_studio.core.energy import ConvEnergy
 from ebm_studio.core.export import save_grid_png
 from ebm_studio.core.quality import load_meter
 

@@ -3,8 +3,8 @@
 import torch
 
 from ebm_studio.core.accel import sampling_mode
-from ebm_studio.core.energy import ConvEnergy
-from ebm_studio.core.langevin import langevin_samples
+from ebm_studio.core.conv.energy import ConvEnergy
+from ebm_studio.core.conv.langevin import langevin_samples
 
 
 def test_fast_path_equals_plain_path(monkeypatch):
@@ -35,7 +35,7 @@ def test_sampling_mode_restores_parameters(monkeypatch):
 
 
 def test_abandoned_chain_restores_the_model():
-    from ebm_studio.core.langevin import langevin_chain
+    from ebm_studio.core.conv.langevin import langevin_chain
 
     model = ConvEnergy(width=4)
     chain = langevin_chain(model, torch.rand(2, 1, 28, 28), steps=100)

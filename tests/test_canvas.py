@@ -367,7 +367,7 @@ def test_slow_steps_back_off_the_timer_so_input_still_flows(qtbot):
 
 
 def test_steering_toward_a_digit_uses_the_class_guide(qtbot):
-    from ebm_studio.core.guidance import GuidedEnergy, NoisyDigitClassifier
+    from ebm_studio.core.conv.guidance import GuidedEnergy, NoisyDigitClassifier
     from ebm_studio.gui.canvas import CanvasPanel
 
     p = CanvasPanel()

@@ -107,8 +107,8 @@ def test_help_of_each_command():
 
 def test_cli_train_chooses_the_base_energy_and_resume_keeps_it(tmp_path):
     from ebm_studio.core.checkpoint import load_run
-    from ebm_studio.core.families import gaussian_prior_of
-    from ebm_studio.core.mixture_prior import MixturePrior
+    from ebm_studio.core.conv.mixture_prior import MixturePrior
+    from ebm_studio.core.conv.sampler import gaussian_prior_of
 
     run = tmp_path / "run"
     assert main(["train", "--out", str(run), "--steps", "1", "--limit", "300", "--batch-size", "16", "--width", "4",

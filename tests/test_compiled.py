@@ -4,8 +4,8 @@ only batch jobs long enough to repay the compile."""
 import pytest
 import torch
 
-from ebm_studio.core import compiled
 from ebm_studio.core.config import RunConfig
+from ebm_studio.core.conv import compiled
 from ebm_studio.core.errors import ConfigError
 from ebm_studio.core.families import build_model, draw_from_noise, sample_chain
 

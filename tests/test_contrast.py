@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from ebm_studio.cli import main
-from ebm_studio.core.chain_pool import ChainPool
 from ebm_studio.core.checkpoint import load_run
 from ebm_studio.core.config import RunConfig
-from ebm_studio.core.dsm import DSMTrainer
+from ebm_studio.core.conv.chain_pool import ChainPool
+from ebm_studio.core.conv.dsm import DSMTrainer
 from ebm_studio.core.errors import ConfigError
 
 SMALL = {"model.width": 4, "train.batch_size": 16, "sampler.levels": 12, "sampler.steps_per_level": 2,

@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 CORE_MODULES = [
-    "ebm_studio.core.data", "ebm_studio.core.idx", "ebm_studio.core.images", "ebm_studio.core.energy",
-    "ebm_studio.core.langevin", "ebm_studio.core.trainer", "ebm_studio.core.checkpoint",
+    "ebm_studio.core.data", "ebm_studio.core.idx", "ebm_studio.core.images", "ebm_studio.core.conv.energy",
+    "ebm_studio.core.conv.langevin", "ebm_studio.core.trainer", "ebm_studio.core.checkpoint",
     "ebm_studio.core.config", "ebm_studio.core.export", "ebm_studio.core.session",
     "ebm_studio.core.families", "ebm_studio.core.models_io", "ebm_studio.cli",
 ]
@@ -16,7 +16,7 @@ def test_core_imports_no_qt():
 
     import ebm_studio.core as core
 
-    modules = CORE_MODULES + [f"ebm_studio.core.{m.name}" for m in pkgutil.walk_packages(core.__path__)]
+    modules = CORE_MODULES + [m.name for m in pkgutil.walk_packages(core.__path__, prefix="ebm_studio.core.")]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from ebm_studio.cli import main
-from ebm_studio.core.energy import ConvEnergy
+from ebm_studio.core.conv.energy import ConvEnergy
+from ebm_studio.core.conv.guidance import GuidedEnergy, NoisyDigitClassifier, load_guide, train_guide
 from ebm_studio.core.errors import CheckpointError
-from ebm_studio.core.guidance import GuidedEnergy, NoisyDigitClassifier, load_guide, train_guide
 
 
 def test_guided_energy_adds_the_classifier_log_probability_scaled_by_sigma():

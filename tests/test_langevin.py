@@ -1,6 +1,6 @@
 import torch
 
-from ebm_studio.core.langevin import langevin_chain, langevin_samples, sequential_langevin_samples
+from ebm_studio.core.conv.langevin import langevin_chain, langevin_samples
 
 
 def quadratic(target):
@@ -38,7 +38,7 @@ def test_gradient_clip_bounds_each_update():
 
 
 def test_convenience_calls_and_model_grads_untouched():
-    from ebm_studio.core.energy import ConvEnergy
+    from ebm_studio.core.conv.energy import ConvEnergy
 
     torch.manual_seed(0)
     m = ConvEnergy(width=4)
@@ -46,13 +46,14 @@ def test_convenience_calls_and_model_grads_untouched():
     out = langevin_samples(m, x0, steps=5)
     assert out.shape == x0.shape and not torch.equal(out, x0)
     assert all(p.grad is None for p in m.parameters())
-    seq = sequential_langevin_samples(m, x0, every=2, steps=5)
-    assert seq.shape == (4, 3, 1, 28, 28)  # steps 0, 2, 4 and the final 5
-    assert torch.equal(seq[0], x0)
+    states = [st.x.detach().clone() for st in langevin_chain(m, x0, steps=5)]
+    assert len(states) == 6 and states[0].shape == x0.shape  # the initial state, then one per step
+    assert torch.equal(states[0], x0)
+    assert all(p.grad is None for p in m.parameters())
 
 
 def test_reproducible_from_seed():
-    from ebm_studio.core.energy import ConvEnergy
+    from ebm_studio.core.conv.energy import ConvEnergy
 
     torch.manual_seed(0)
     m = ConvEnergy(width=4)

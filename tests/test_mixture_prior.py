@@ -6,10 +6,11 @@ import torch
 
 from ebm_studio.core.checkpoint import load_run, resume_trainer, save_run
 from ebm_studio.core.config import RunConfig
-from ebm_studio.core.energy import ConvEnergy
-from ebm_studio.core.families import build_model, gaussian_prior_of, make_trainer, sample_chain
-from ebm_studio.core.gaussian_prior import GaussianPrior
-from ebm_studio.core.mixture_prior import MixturePrior
+from ebm_studio.core.conv.energy import ConvEnergy
+from ebm_studio.core.conv.gaussian_prior import GaussianPrior
+from ebm_studio.core.conv.mixture_prior import MixturePrior
+from ebm_studio.core.conv.sampler import gaussian_prior_of
+from ebm_studio.core.families import build_model, make_trainer, sample_chain
 
 
 def _hand_made(dim=6, k=3, r=2, seed=0) -> MixturePrior:

@@ -6,10 +6,11 @@ from torch import nn
 
 from ebm_studio.core.checkpoint import load_run, save_run
 from ebm_studio.core.config import RunConfig
-from ebm_studio.core.energy import ConvEnergy
+from ebm_studio.core.conv.energy import ConvEnergy
+from ebm_studio.core.conv.gaussian_prior import GaussianPrior
+from ebm_studio.core.conv.langevin import langevin_chain
+from ebm_studio.core.conv.schedules import annealed_schedule
 from ebm_studio.core.families import make_trainer, sample_chain
-from ebm_studio.core.gaussian_prior import GaussianPrior
-from ebm_studio.core.langevin import annealed_schedule, langevin_chain
 
 COND = {"model.width": 4, "model.noise_conditional": True, "model.gaussian_prior": True, "model.prior_components": 1,
         "train.batch_size": 16,
@@ -82,7 +83,7 @@ def test_dsm_fits_the_prior_trains_and_round_trips(mnist_small, tmp_path):
 
 def test_ancestral_sampler_with_the_exact_score_draws_the_data_distribution():
     """Reverse diffusion driven by an exact energy must reproduce the data: Gaussian data in 4-d."""
-    from ebm_studio.core.langevin import ancestral_schedule
+    from ebm_studio.core.conv.schedules import ancestral_schedule
 
     g = torch.Generator().manual_seed(1)
     a = torch.randn(4, 4, generator=g)
@@ -129,8 +130,9 @@ def test_ancestral_chain_starts_at_the_gaussian_fit_mapped_from_the_uniform_star
     import torch
 
     from ebm_studio.core.config import RunConfig
+    from ebm_studio.core.conv.sampler import gaussian_prior_of
     from ebm_studio.core.data import load_mnist
-    from ebm_studio.core.families import build_model, gaussian_prior_of, sample_chain
+    from ebm_studio.core.families import build_model, sample_chain
 
     cfg = RunConfig().with_overrides(**{"sampler.levels": 3, "model.prior_components": 1})  # the single Gaussian
     model = build_model(cfg).eval()

@@ -3,8 +3,8 @@
 import torch
 
 from ebm_studio.core.config import RunConfig
+from ebm_studio.core.conv.gradient import energy_and_grad
 from ebm_studio.core.families import build_model, sample_chain
-from ebm_studio.core.langevin import energy_and_grad
 from ebm_studio.core.precision import autocast_dtype, bf16_is_fast
 from ebm_studio.core.session import Budget, TrainingSession
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ebm_studio.core.config import RunConfig
+from ebm_studio.core.conv.schedules import annealed_schedule
 from ebm_studio.core.families import make_trainer, sample_chain
-from ebm_studio.core.langevin import annealed_schedule
 
 
 def tiny(**over):
@@ -111,7 +111,7 @@ def test_shipped_pretrained_model_makes_digit_like_samples():
     assert samples.confidence > 0.75 > noise.confidence  # shipped: 0.89 at n = 1000
     assert samples.coverage_bits > 2.5  # many digits, not one mode
     assert samples.nn_distance > 2.0  # not copies of training images
-    from ebm_studio.core.guidance import load_guide
+    from ebm_studio.core.conv.guidance import load_guide
 
     guide, info = load_guide(run.path)  # it ships with its class guide (canvas steering, --label)
     assert info["test_accuracy_by_sigma"]["0.1"] > 0.9

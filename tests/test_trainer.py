@@ -1,8 +1,8 @@
 import torch
 
 from ebm_studio.core.config import RunConfig
+from ebm_studio.core.conv.langevin import uniform_noise
 from ebm_studio.core.families import make_trainer
-from ebm_studio.core.langevin import uniform_noise
 
 
 def small_cfg(**over):

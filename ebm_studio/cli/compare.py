@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..core.config import FAMILIES
+from ..core.families import family_names
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
 from .train import print_record
 
@@ -27,7 +27,7 @@ def register(sub) -> None:
     cp.add_argument("models", nargs="*", help="trained models to include")
     cp.add_argument("--train-minutes", type=positive_float, help="train each of --families for this many minutes")
     cp.add_argument("--families", default="conv,rbm,vae,flow",
-                    help=f"families to train with their own recipes (of {', '.join(FAMILIES)})")
+                    help=f"families to train with their own recipes (of {', '.join(family_names())})")
     cp.add_argument("--out", type=Path, help="directory for the trained runs and each model's sample grid")
     cp.add_argument("--n", type=positive_int, default=1000, help="samples per model, from uniform noise")
     cp.add_argument("--seed", type=nonneg_int, default=0, help="training and sampling seed")
@@ -48,9 +48,9 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
     from ..core.quality.comparison import format_table, score_model, training_record
 
     families = [f.strip() for f in families_text.split(",") if f.strip()] if train_minutes else []
-    bad = [f for f in families if f not in FAMILIES]
+    bad = [f for f in families if f not in family_names()]
     if bad:
-        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(FAMILIES)})")
+        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(family_names())})")
     if not models and not families:
         raise ConfigError("nothing to compare: give trained models and/or --train-minutes")
     if families and out is None:

@@ -18,10 +18,11 @@ import tomllib
 
 from ..core import config as C
 from ..core.errors import ConfigError
+from ..core.families import family_names
 
 #: Choice fields and their words, taken from the config module's tuples.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model.family": C.FAMILIES,
+    "model.family": family_names(),
     "sampler.schedule": C.SCHEDULES,
     "sampler.precision": C.PRECISIONS,
     "sampler.compile": C.COMPILE_CHOICES,

@@ -9,7 +9,13 @@ import json
 import sys
 
 from .options import positive_int
-from .sampling import SamplerOptions, add_sampler_args, draw_samples, open_for_sampling, sampler_config
+from .sampling import (
+    SamplerOptions,
+    add_sampler_args,
+    draw_samples,
+    open_for_sampling,
+    sampler_config,
+)
 
 
 def register(sub) -> None:
@@ -88,9 +94,9 @@ def likelihood_figures(run, ais_betas: int, seed: int) -> dict:
     """Boltzmann machines: test log-likelihood by annealed importance sampling (a lower bound for a
     DBM) with its standard error, and reconstruction / denoising error rates, on MNIST-test
     binarised the way the model was trained (stochastically: one fixed draw, as in the literature)."""
-    from ..core.boltzmann import BOLTZMANN_FAMILIES
+    from ..core.families import family
 
-    if run.config.model.family not in BOLTZMANN_FAMILIES:
+    if not family(run.config.model.family).ais:
         return {}
     import torch
 

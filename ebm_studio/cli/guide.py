@@ -25,15 +25,16 @@ def register(sub) -> None:
 def guide(model: str, minutes: float, width: int, out: Path | None, seed: int, quiet: bool) -> int:
     import torch
 
+    from ..core.conv.guidance import guide_accuracy, save_guide, train_guide
     from ..core.data import load_dataset, load_mnist
     from ..core.device import configure_threads
     from ..core.errors import ConfigError, DataError
-    from ..core.guidance import guide_accuracy, save_guide, train_guide
+    from ..core.families import family
     from ..core.models_io import open_model
 
     configure_threads()
     run = open_model(model)
-    if run.config.model.family != "conv":
+    if not family(run.config.model.family).guidable:
         raise ConfigError("class guides steer the convolutional EBM; this run is a " + run.config.model.family)
     if str(model).startswith("pretrained") and out is None:
         raise ConfigError("give --out: the shipped models' folder is not written to")

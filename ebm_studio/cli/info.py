@@ -12,7 +12,7 @@ def register(sub) -> None:
 def info(model: str) -> int:
     from ..core.checkpoint import METRICS_FILE
     from ..core.config import config_to_toml
-    from ..core.energy import count_parameters
+    from ..core.conv.energy import count_parameters
     from .sampling import SamplerOptions, open_for_sampling
 
     run, _ = open_for_sampling(model, SamplerOptions(device="cpu"))

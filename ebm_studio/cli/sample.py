@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from .options import positive_int
-from .sampling import SamplerOptions, add_sampler_args, draw_samples, initial_images, open_for_sampling, sampler_config
+from .sampling import (
+    SamplerOptions,
+    add_sampler_args,
+    draw_samples,
+    initial_images,
+    open_for_sampling,
+    sampler_config,
+)
 
 
 def register(sub) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from ..core.baselines import BASELINE_FAMILIES
+from ..core.families import family
 from .options import DEVICE_CHOICES, finite_float, nonneg_int, positive_float
 
 
@@ -64,17 +64,17 @@ def open_for_sampling(spec: str, opts: SamplerOptions):
     configure_threads()
     device = resolve_device(opts.device)
     run = open_model(spec, device=device)
-    family = run.config.model.family
-    if family in BASELINE_FAMILIES and opts.init != "noise":
-        raise ConfigError(f"--init: a {family} draws each sample from its latent prior in one pass; there is no "
+    name = run.config.model.family
+    if not family(name).has_chain and opts.init != "noise":
+        raise ConfigError(f"--init: a {name} draws each sample from its latent prior in one pass; there is no "
                           "chain to start from an image")
-    if opts.temperature is not None and family not in BASELINE_FAMILIES:
+    if opts.temperature is not None and family(name).has_chain:
         raise ConfigError("--temperature applies to the vae and flow baselines (energy models: --noise, --steps)")
     if opts.label is not None:
-        from ..core.guidance import GuidedEnergy, load_guide
+        from ..core.conv.guidance import GuidedEnergy, load_guide
 
-        if family != "conv":
-            raise ConfigError(f"--label steers the convolutional EBM's Langevin sampler; a {family} has no class guide")
+        if not family(name).guidable:
+            raise ConfigError(f"--label steers the convolutional EBM's Langevin sampler; a {name} has no class guide")
         if not opts.guidance >= 0:
             raise ConfigError(f"--guidance must be >= 0, got {opts.guidance}")
         guide, _ = load_guide(run.path)

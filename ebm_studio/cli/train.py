@@ -2,21 +2,30 @@
 
 Flags map one-to-one onto config keys (``--lr`` is ``train.lr``), ``--set KEY=VALUE`` reaches every
 other key. Ctrl-C or SIGTERM stops after the current step and saves the run; a second one stops
-at once (the weights only change at the very end of a step, so what is saved is still sound).
+at once (the weights only change at the very end of a step, so what is saved is still sound), but
+never in the middle of a save: signals during a save wait for it (core/stop_signals.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..core.config import FAMILIES
+from ..core.families import family_names
 from .config_set import add_set
-from .options import DEVICE_CHOICES, add_quiet, finite_float, fraction, nonneg_int, positive_float, positive_int
+from .options import (
+    DEVICE_CHOICES,
+    add_quiet,
+    finite_float,
+    fraction,
+    nonneg_int,
+    positive_float,
+    positive_int,
+)
 
 #: Keys a resumed run may change: the schedule of the rest of its training, not what it is.
 LIVE_KEYS = ("train.lr", "train.lr_anneal", "train.contrast", "train.contrast_phase")
@@ -29,7 +38,7 @@ def register(sub) -> None:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + annealed Langevin), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=list(FAMILIES), help="model family (vae and flow: the non-energy baselines)")
+    t.add_argument("--model", choices=list(family_names()), help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--prior-components", type=positive_int, metavar="K",
@@ -60,7 +69,8 @@ def register(sub) -> None:
                         "the learning rate (0 = throughout; also with --resume)")
     add_set(t)
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
-    t.add_argument("--autosave-minutes", type=finite_float, default=5.0, help="autosave period (0 = off)")
+    t.add_argument("--autosave-minutes", type=finite_float, default=1.0,  # core.session.AUTOSAVE_MINUTES
+                   help="autosave period in minutes of training: a kill loses at most this much (default 1; 0 = off)")
     add_quiet(t)
     t.set_defaults(run=_run)
 
@@ -174,17 +184,8 @@ def new_session(out: Path, overrides: dict, config: Path | None, preset: str | N
 def train(session, budget, out: Path, quiet: bool) -> int:
     """Drive the session's step generator to the budget's end or a signal, then save."""
     from ..core.device import describe_device
+    from ..core.stop_signals import StopSignals
 
-    stop = {"flag": False}
-
-    def on_signal(signum, frame):
-        """First Ctrl-C / SIGTERM: stop after the current step. A second one: stop now."""
-        if stop["flag"]:
-            raise KeyboardInterrupt
-        stop["flag"] = True
-
-    old_int = signal.signal(signal.SIGINT, on_signal)
-    old_term = signal.signal(signal.SIGTERM, on_signal)
     tr = session.trainer
     if not quiet:
         print(f"training {session.cfg.model.family} on {len(session.data)} images, "
@@ -192,24 +193,26 @@ def train(session, budget, out: Path, quiet: bool) -> int:
     t0 = time.monotonic()
     last_print = 0.0
     record = None
-    try:
-        for record in session.run(budget, should_stop=lambda: stop["flag"]):
-            if record.event:
-                print(f"\n[step {record.step}] {record.event}", file=sys.stderr)
-            now = time.monotonic()
-            if not quiet and (now - last_print > 0.5):
-                last_print = now
-                print_record(record, now - t0)
-    except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
-        pass
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
-        session.save()
+    with StopSignals() as stop:
+        try:
+            with stop.interruptible(), closing(session.steps(budget, should_stop=lambda: stop.requested)) as steps:
+                for step in steps:
+                    record = step.record
+                    if record.event:
+                        print(f"\n[step {record.step}] {record.event}", file=sys.stderr)
+                    now = time.monotonic()
+                    if not quiet and (now - last_print > 0.5):
+                        last_print = now
+                        print_record(record, now - t0)
+                    if step.pause_requested:  # train.on_divergence = "pause": the user decides, later
+                        break
+        except KeyboardInterrupt:  # a second signal interrupted a step: keep the last completed one
+            pass
+        session.save()  # still inside StopSignals: a signal now waits for the save to finish
     if not quiet:
         if record is not None:
             print_record(record, time.monotonic() - t0)
-        state = "stopped" if stop["flag"] else "paused after a divergence" if session.paused_by_divergence else "done"
+        state = "stopped" if stop.requested else "paused after a divergence" if session.paused_by_divergence else "done"
         print(f"\n{state}: saved {out} at step {tr.step}", file=sys.stderr)
     return 0
 

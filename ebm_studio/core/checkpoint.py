@@ -29,6 +29,7 @@ from torch import nn
 from .atomic import atomic_write_text, clean_stale_temps
 from .config import RunConfig, config_to_toml, load_config
 from .errors import CheckpointError, ConfigError
+from .families import build_model, make_trainer
 from .metrics_log import MetricsError, MetricsLog, last_step, read_metrics  # noqa: F401  (MetricsLog: re-export)
 from .tensor_files import load_tensors, save_tensors  # noqa: F401  (re-exported for older importers)
 from .trainer_state import check_against, check_meta
@@ -112,8 +113,6 @@ def load_run(path: str | os.PathLike, device: torch.device | str = "cpu",
     if info.get("family", cfg.model.family) != cfg.model.family:
         raise CheckpointError(f"{weights_path}: weights are for family {info.get('family')!r}, "
                               f"config says {cfg.model.family!r}")
-    from .families import build_model
-
     try:
         model = build_model(cfg)
     except (NotImplementedError, ValueError) as exc:
@@ -172,8 +171,6 @@ def resume_trainer(run: LoadedRun, data: torch.Tensor, device=None, fresh_optimi
     A trainer state that does not fit raises :class:`CheckpointError` naming trainer.safetensors,
     unless ``fresh_optimizer`` is given.
     """
-    from .families import make_trainer
-
     trainer_path = run.path / TRAINER_FILE
     start = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
     trainer = make_trainer(run.config, data, model=run.model, device=device)

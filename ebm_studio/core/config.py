@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+import tomllib
 
 from .atomic import atomic_write_text
 from .errors import ConfigError
 from .limits import MAX_SEED, check_model_size
 
-FAMILIES = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm", "vae", "flow")
+ACTIVATIONS = ("swish", "silu", "softplus", "elu", "gelu", "tanh")  # conv: see conv/energy.py
 SCHEDULES = ("annealed", "ancestral", "constant")
 OBJECTIVES = ("dsm", "cd")
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
@@ -32,6 +33,20 @@ DEVICES = ("auto", "cpu", "cuda")
 DIVERGENCE_POLICIES = ("recover", "pause", "stop")
 PRECISIONS = ("auto", "fp32", "bf16")  # see precision.py
 COMPILE_CHOICES = ("auto", "on", "off")  # see compiled.py
+
+
+#: The [model] keys each model family uses besides ``family``, by family name. The composition root
+#: (``families.py``) registers every family's record here (:func:`register_family`), so the names are
+#: listed once, in the families' own packages; a run's config.toml holds only its family's keys.
+MODEL_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def register_family(name: str, model_fields: tuple[str, ...]) -> None:
+    """Make ``name`` a valid ``model.family`` whose runs save the [model] keys ``model_fields``."""
+    unknown = set(model_fields) - {f.name for f in fields(ModelConfig)}
+    if unknown:
+        raise ValueError(f"family {name!r} names unknown [model] keys {sorted(unknown)}")
+    MODEL_FIELDS[name] = tuple(model_fields)
 
 
 @dataclass
@@ -50,10 +65,9 @@ class ModelConfig:
     coupling_layers: int = 8  # flow: affine coupling layers
 
     def validate(self) -> None:
-        _choice("model.family", self.family, FAMILIES)
+        if not isinstance(self.family, str) or (MODEL_FIELDS and self.family not in MODEL_FIELDS):
+            raise ConfigError(f"model.family must be one of {', '.join(MODEL_FIELDS)}; got {self.family!r}")
         _int("model.width", self.width, 1, 512)
-        from .energy import ACTIVATIONS
-
         _choice("model.activation", self.activation, tuple(ACTIVATIONS))
         _bool("model.spectral_norm", self.spectral_norm)
         _bool("model.noise_conditional", self.noise_conditional)
@@ -235,8 +249,12 @@ class RunConfig:
         sections = {"model": ModelConfig, "sampler": SamplerConfig, "train": TrainConfig, "data": DataConfig}
         unknown = set(raw) - set(sections) - {"meta"}
         raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+        fam = raw["model"].get("family", ModelConfig.family) if isinstance(raw.get("model"), dict) else None
+        used = MODEL_FIELDS.get(fam) if isinstance(fam, str) else None
         for dotted, old in LEGACY_DEFAULTS.items():
             section, _, key = dotted.partition(".")
+            if section == "model" and used is not None and key not in used:
+                continue  # a key the family does not use: not saved, so not missing from an old file
             if isinstance(raw.get(section), dict) and raw[section] and key not in raw[section]:
                 raw[section][key] = old
         if unknown:
@@ -306,7 +324,12 @@ def load_config(path: str | os.PathLike) -> RunConfig:
 
 
 def config_to_toml(cfg: RunConfig, meta: dict[str, Any] | None = None) -> str:
+    """The TOML of a run's config; [model] holds only the keys its family uses (older files that
+    hold them all still load)."""
     raw = cfg.to_dict()
+    used = MODEL_FIELDS.get(cfg.model.family)
+    if used is not None:
+        raw["model"] = {k: v for k, v in raw["model"].items() if k == "family" or k in used}
     if meta:
         raw["meta"] = _drop_none(meta)
     return tomli_w.dumps(raw)

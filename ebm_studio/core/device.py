@@ -1,9 +1,15 @@
 """Choosing the compute device and thread count.
 
 ``auto`` picks CUDA when present, else CPU; asking for ``cuda`` on a machine without it is a
-clear :class:`DeviceError`, not a crash deep inside torch. On a small CPU a torch worker with all
-cores beside a busy GUI thread slows ~4x (spin-waiting OpenMP threads fight the GUI); the GUI
-worker therefore runs torch with one thread fewer than the cores (and at least one).
+clear :class:`DeviceError`, not a crash deep inside torch.
+
+Threads of the studio's worker: OpenMP threads that spin-wait between parallel regions fight the
+GUI thread for the cores (a 2-thread worker beside a busy GUI slowed ~4x). The studio therefore
+asks OpenMP to wait passively (``OMP_WAIT_POLICY=PASSIVE``, set by :func:`ebm_studio.app.run_app`
+before torch loads OpenMP: it is read once, when the library loads, so setting it later does
+nothing). Sleeping threads leave a core to the GUI the moment it needs one, so the worker can use
+every core and train at the CLI's pace. Where the policy was not in force when torch loaded (a
+test process, an embedding application), the worker keeps one core for the GUI instead.
 """
 
 from __future__ import annotations
@@ -13,6 +19,10 @@ import os
 import torch
 
 from .errors import DeviceError
+
+# True when OpenMP's threads sleep between parallel regions: torch has loaded OpenMP by now (this
+# module imports it first), and the library reads the variable once, when it loads.
+OPENMP_WAITS_PASSIVELY = os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
 
 
 def cuda_available() -> bool:
@@ -60,7 +70,7 @@ def configure_threads(for_gui_worker: bool = False) -> int:
         n = int(env)
     else:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        n = max(1, cores - 1) if for_gui_worker else max(1, cores)
+        n = max(1, cores - 1) if for_gui_worker and not OPENMP_WAITS_PASSIVELY else max(1, cores)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

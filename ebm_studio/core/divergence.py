@@ -23,11 +23,21 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import DivergenceError
 
 POLICIES = ("recover", "pause", "stop")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a step counts as diverged: the text for the user, and whether the model's own samples
+    (not the data) are what blew up, which is when cooling down shrinks the Langevin step too."""
+
+    reason: str
+    in_samples: bool = False
 
 
 class DivergenceGuard:
@@ -38,6 +48,7 @@ class DivergenceGuard:
         self.snapshot_every = snapshot_every
         self.snapshot: dict[str, Any] | None = None
         self.recoveries = 0
+        self.divergences = 0  # steps found diverged (under any policy): drivers compare it to flag an event
         self.max_energy, self.energy_spike, self.grad_spike = max_energy, energy_spike, grad_spike
         self.warmup, self.history, self.max_in_a_row = warmup, history, max_in_a_row
         self.pause_requested = False
@@ -57,13 +68,15 @@ class DivergenceGuard:
                 }
 
     def after_step(self, trainer, record) -> None:
-        reason = self.problem(trainer, record)
-        if reason is None:
+        found = self.problem(trainer, record)
+        if found is None:
             self._remember(record)
             if trainer.step % self.snapshot_every == 0:
                 self._in_a_row = 0
             return
         self._in_a_row += 1
+        self.divergences += 1
+        reason = found.reason
         policy = getattr(trainer.cfg.train, "on_divergence", "recover")
         restored = self.restore(trainer)
         where = f"restored the state of step {restored}" if restored is not None else "no good state to restore"
@@ -78,8 +91,8 @@ class DivergenceGuard:
             event = (f"diverged ({reason}); {where} and paused (train.on_divergence = 'pause'): lower the "
                      f"learning rate (now {trainer.lr:.3g}) or the sampler step size, then resume")
         else:
-            event = f"diverged ({reason}); {where} and " + self.cool_down(trainer, reason,
-                                                                          factor=0.5 ** min(self._in_a_row, 3))
+            event = f"diverged ({reason}); {where} and " + self.cool_down(
+                trainer, factor=0.5 ** min(self._in_a_row, 3), samples=found.in_samples)
         record.event = f"{record.event}; {event}" if record.event else event
 
     def take_pause_request(self) -> bool:
@@ -88,26 +101,28 @@ class DivergenceGuard:
         return wanted
 
     # --- detection ----------------------------------------------------------------------------
-    def problem(self, trainer, record) -> str | None:
+    def problem(self, trainer, record) -> Problem | None:
         """Why this step's values mean the run diverged, or None if they look healthy."""
         values = (record.loss, record.grad_norm, record.e_data, record.e_samples)
         if not all(math.isfinite(v) for v in values):
-            return "non-finite " + ", ".join(n for n, v in zip(("loss", "gradient", "data energy", "sample energy"),
-                                                               values) if not math.isfinite(v))
+            names = ("loss", "gradient", "data energy", "sample energy")
+            return Problem("non-finite " + ", ".join(n for n, v in zip(names, values) if not math.isfinite(v)),
+                           in_samples=not math.isfinite(record.e_samples))
         if not trainer.params_finite():
-            return "non-finite weights"
+            return Problem("non-finite weights")
         energy = max(abs(record.e_data), abs(record.e_samples))
-        which = "sample energies" if abs(record.e_samples) > abs(record.e_data) else "data energies"
+        in_samples = abs(record.e_samples) > abs(record.e_data)
+        which = "sample energies" if in_samples else "data energies"
         if energy > self.max_energy:
-            return f"{which} exploded to {energy:.3g}"
+            return Problem(f"{which} exploded to {energy:.3g}", in_samples)
         if len(self._energies) >= self.warmup:
             median = _median(self._energies)
             if energy > self.energy_spike * max(median, 1.0):
-                return f"{which} exploded to {energy:.3g} (recent median {median:.3g})"
+                return Problem(f"{which} exploded to {energy:.3g} (recent median {median:.3g})", in_samples)
         if len(self._grads) >= self.warmup:
             median = _median(self._grads)
             if median > 0 and record.grad_norm > self.grad_spike * median:
-                return f"gradient norm spiked to {record.grad_norm:.3g} (recent median {median:.3g})"
+                return Problem(f"gradient norm spiked to {record.grad_norm:.3g} (recent median {median:.3g})")
         return None
 
     def _remember(self, record) -> None:
@@ -116,7 +131,8 @@ class DivergenceGuard:
 
     # --- recovery -----------------------------------------------------------------------------
     def restore(self, trainer) -> int | None:
-        """Put back the last good weights, optimizer moments and extras; the snapshot's step."""
+        """Put back the last good weights, optimizer moments and extras; the snapshot's step.
+        The one restore of the project: the session calls it too when a step fails for good."""
         snap = self.snapshot
         if snap is None:
             return None
@@ -127,26 +143,34 @@ class DivergenceGuard:
         trainer.set_lr(current_lr)
         return int(snap["step"])
 
-    def cool_down(self, trainer, reason: str = "", factor: float = 0.5) -> str:
+    def restore_if_broken(self, trainer) -> int | None:
+        """After a step failed for good: if the weights hold NaN/inf, :meth:`restore`; the step
+        restored, or None when the weights were sound (or no good state exists)."""
+        if trainer.params_finite():
+            return None
+        return self.restore(trainer)
+
+    def cool_down(self, trainer, factor: float = 0.5, samples: bool = False) -> str:
         """Multiply the learning rate by ``factor`` (repeated recoveries cool down faster: /2, /4,
         then /8 each time); when the model's own samples blew up, shrink the Langevin step too."""
         self.recoveries += 1
         new_lr = trainer.unannealed_lr * factor  # an annealing run goes on scaling the lowered rate
         trainer.set_lr(new_lr)
         text = f"lowered the learning rate to {new_lr:.3g}"
-        if "sample" in reason and _uses_langevin_negatives(trainer):
+        if samples and _uses_langevin_negatives(trainer):
             sampler = trainer.cfg.sampler
             sampler.step_size = max(sampler.step_size * factor, 1e-6)
             text += f" and the Langevin step size to {sampler.step_size:.3g}"
         return text
 
-    def recover(self, trainer, reason: str = "non-finite values", factor: float = 0.5) -> str:
+    def recover(self, trainer, reason: str = "non-finite values", factor: float = 0.5, samples: bool = False) -> str:
         """Restore the last good state and cool down (used by tests and by callers that detect
         trouble themselves)."""
         restored = self.restore(trainer)
         if restored is None:
-            raise FloatingPointError("training diverged before any good state existed")
-        return f"diverged ({reason}); restored the state of step {restored} and " + self.cool_down(trainer, reason, factor)
+            raise DivergenceError(f"training diverged ({reason}) before any good state existed")
+        return f"diverged ({reason}); restored the state of step {restored} and " + self.cool_down(trainer, factor,
+                                                                                                    samples)
 
 
 def _median(values: list[float]) -> float:
@@ -154,5 +178,4 @@ def _median(values: list[float]) -> float:
 
 
 def _uses_langevin_negatives(trainer) -> bool:
-    cfg = trainer.cfg
-    return cfg.model.family == "conv" and cfg.train.objective == "cd" and cfg.train.negatives != "data"
+    return bool(getattr(trainer, "langevin_negatives", False))

@@ -27,3 +27,8 @@ class DeviceError(EbmStudioError):
 
 class DivergenceError(EbmStudioError):
     """Training produced non-finite or exploding values and could not recover."""
+
+
+class OutOfMemory(DeviceError):
+    """The device (GPU or CPU) ran out of memory, even after the trainer shrank its batch."""
+

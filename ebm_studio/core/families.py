@@ -1,7 +1,10 @@
-"""The model families the studio knows, and how to build each one's model, trainer and sampler.
+"""The composition root: the model families the studio knows, collected from their packages.
 
-Adding a family means registering it here; the CLI, GUI and checkpoints then treat it like any
-other, because they only ever talk to the objects returned by these functions.
+Each family package defines its :class:`~.family.Family` records once; this module only gathers
+them (``PACKAGES``: adding a family is its own package plus one entry there), registers their
+[model] keys with the config, and offers the generic calls everything above it uses to build,
+train and sample any family. The CLI, GUI, sessions and checkpoints talk to those and to the
+records, never to a family by name.
 """
 
 from __future__ import annotations
@@ -12,135 +15,69 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from .baselines import BASELINE_FAMILIES
-from .boltzmann import BOLTZMANN_FAMILIES
+from . import baselines, boltzmann, conv
 from .chain import ChainStep
-from .config import RunConfig
+from .config import RunConfig, register_family
+from .errors import ConfigError
+from .family import Family
 
-#: The energy-based families: the studio's subject, each with a sampler that walks a chain.
-SUPPORTED_FAMILIES = ("conv", *BOLTZMANN_FAMILIES)
-#: Everything a run can train, including the non-energy baselines kept for comparison.
-ALL_FAMILIES = (*SUPPORTED_FAMILIES, *BASELINE_FAMILIES)
+#: The family packages, in the order the studio lists their families.
+PACKAGES = (conv, boltzmann, baselines)
+
+_RECORDS: dict[str, Family] = {}
 
 
-def _clamp_last(chain, last: int):
-    """Pass a chain's steps through, clamping the final image into the pixel range."""
-    for st in chain:
-        if st.step >= last:
-            st.x.clamp_(0.0, 1.0)
-        yield st
+def register(record: Family) -> Family:
+    """Add a family (its package's record); the config then accepts ``model.family = record.name``."""
+    if record.name in _RECORDS:
+        raise ValueError(f"family {record.name!r} is registered twice")
+    register_family(record.name, record.model_fields)
+    _RECORDS[record.name] = record
+    return record
+
+
+for _package in PACKAGES:
+    for _record in _package.FAMILIES:
+        register(_record)
+
+
+def family(name: str) -> Family:
+    """The record of the family called ``name`` (:class:`ConfigError` naming the known ones if none)."""
+    try:
+        return _RECORDS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"model.family must be one of {', '.join(_RECORDS)}; got {name!r}") from None
+
+
+def all_families() -> tuple[Family, ...]:
+    return tuple(_RECORDS.values())
+
+
+def family_names(energy_models_only: bool = False) -> tuple[str, ...]:
+    return tuple(f.name for f in _RECORDS.values() if f.energy_model or not energy_models_only)
+
+
+def of(cfg: RunConfig) -> Family:
+    """The record of a run's family."""
+    return family(cfg.model.family)
 
 
 def build_model(cfg: RunConfig) -> nn.Module:
-    m = cfg.model
-    if m.family == "conv":
-        from .energy import ConvEnergy
-
-        dsm = cfg.train.objective == "dsm"  # noise levels only exist for score matching; CD trains E(x)
-        return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm,
-                          noise_conditional=m.noise_conditional and dsm, gaussian_prior=m.gaussian_prior and dsm,
-                          prior_components=m.prior_components, prior_rank=m.prior_rank,
-                          sigma_default=cfg.sampler.sigma_min)
-    if m.family in ("rbm", "sparse-rbm", "hopfield"):
-        from .boltzmann.rbm import RBM
-
-        return RBM(784, m.hidden[0], hidden="gaussian" if m.family == "hopfield" else "bernoulli")
-    if m.family == "dbm":
-        from .boltzmann.dbm import DBM
-
-        return DBM(784, (m.hidden[0], m.hidden[1] if len(m.hidden) > 1 else m.hidden[0]))
-    if m.family == "vae":
-        from .baselines.vae import VAE
-
-        return VAE(hidden=m.hidden[0], latent=m.latent)
-    if m.family == "flow":
-        from .baselines.realnvp import RealNVP
-
-        return RealNVP(hidden=m.hidden[0], layers=m.coupling_layers)
-    raise NotImplementedError(f"model family {m.family!r} is not available yet")
+    return of(cfg).build(cfg)
 
 
 def make_trainer(cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None, device=None):
-    if cfg.model.family == "conv":
-        if cfg.train.objective == "dsm":
-            from .dsm import DSMTrainer
-
-            return DSMTrainer(cfg, data, model=model, device=device)
-        from .trainer import ConvEBMTrainer
-
-        return ConvEBMTrainer(cfg, data, model=model, device=device)
-    if cfg.model.family in BOLTZMANN_FAMILIES:
-        from .boltzmann.trainer import BoltzmannTrainer
-
-        return BoltzmannTrainer(cfg, data, model=model, device=device)
-    if cfg.model.family in BASELINE_FAMILIES:
-        from .baselines.trainer import LikelihoodTrainer
-
-        return LikelihoodTrainer(cfg, data, model=model, device=device)
-    raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
+    return of(cfg).trainer(cfg, data, model=model, device=device)
 
 
 def sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, steps: int | None = None,
                  mask: torch.Tensor | None = None, generator: torch.Generator | None = None,
                  settings: Callable | None = None, compile: bool | None = None) -> Iterator[ChainStep]:
-    """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann).
-    ``compile``: use the compiled Langevin step (None: only if ``sampler.compile`` is "on")."""
-    s = cfg.sampler
-    if compile is None:
-        compile = s.compile == "on"
-    if cfg.model.family in BASELINE_FAMILIES:
-        return _prior_draw(model, x0, s.temperature, generator)
-    if cfg.model.family in BOLTZMANN_FAMILIES:
-        from .boltzmann.dbm import DBM, dbm_gibbs_chain
-        from .boltzmann.gibbs import gibbs_chain
-
-        n = s.total_steps() if steps is None else steps
-        if isinstance(model, DBM):
-            return dbm_gibbs_chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
-        return gibbs_chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
-    if cfg.model.family == "conv":
-        from .langevin import ancestral_schedule, annealed_schedule, langevin_chain
-        from .precision import autocast_dtype
-
-        dtype = autocast_dtype(s.precision, x0.device)
-
-        if steps is None and s.sample_steps and s.schedule == "constant":
-            steps = s.sample_steps
-        if s.schedule == "ancestral" and settings is None:
-            prior = gaussian_prior_of(model)
-            if s.start == "prior" and prior is not None and mask is None:  # clamped pixels keep the image
-                x0 = prior.from_uniform(x0)
-            levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
-            sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
-            return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
-                                              schedule=sched, precision=dtype, compile=compile), len(sched))
-        if s.schedule == "annealed" and settings is None:
-            per_level = s.steps_per_level if steps is None else max(1, steps // s.levels)
-            sched = annealed_schedule(s.sigma_max, s.sigma_min, s.levels, per_level, s.eps)
-            return langevin_chain(model, x0, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
-                                  schedule=sched, precision=dtype, compile=compile)
-        return langevin_chain(model, x0, steps=s.steps if steps is None else steps, step_size=s.step_size,
-                              noise=s.noise, grad_clip=s.grad_clip or None, mask=mask, generator=generator,
-                              settings=settings, precision=dtype, compile=compile and settings is None)
-    raise NotImplementedError(f"model family {cfg.model.family!r} is not available yet")
-
-
-def gaussian_prior_of(model: nn.Module):
-    """The Gaussian fit inside a conv energy (also through a class-guided wrapper), or None."""
-    for m in (model, getattr(model, "energy", None)):
-        prior = getattr(m, "prior", None)
-        if isinstance(prior, nn.Module):
-            return prior
-    return None
-
-
-def _prior_draw(model: nn.Module, x0: torch.Tensor, temperature: float, generator) -> Iterator[ChainStep]:
-    """The baselines' "chain": a VAE or flow draws an independent sample from its latent prior in
-    one pass, so there are two states, the starting images and the sample (which ignores them)."""
-    with torch.no_grad():
-        yield ChainStep(0, x0, model.energy(x0))
-        x = model.sample(x0.shape[0], generator, temperature, device=x0.device)
-        yield ChainStep(1, x, model.energy(x))
+    """A chain of the family's own sampler from ``x0`` (Langevin for conv; Gibbs for Boltzmann;
+    one draw from the latent prior for the baselines). ``compile``: use the compiled Langevin step
+    (None: only if ``sampler.compile`` is "on")."""
+    return of(cfg).sampler(model, cfg, x0, steps=steps, mask=mask, generator=generator, settings=settings,
+                           compile=compile)
 
 
 @dataclass
@@ -159,18 +96,17 @@ def draw_from_noise_steps(model: nn.Module, cfg: RunConfig, n: int, seed: int = 
                           batch: int = 250, init: Callable | None = None) -> Iterator[DrawProgress]:
     """Final states of ``n`` chains of the family's own sampler, in batches, as (n, 1, 28, 28) on
     the CPU: how every model is judged by the quality meter. The chains start at uniform noise, or
-    at ``init(m, device, generator)`` (m images). A long enough job of a conv energy uses the
-    compiled Langevin step where ``sampler.compile`` allows (see ``compiled.compile_batch_job``);
+    at ``init(m, device, generator)`` (m images). A long enough job of a family that compiles its
+    step (the record's ``compile_job``: the conv EBM's, where ``sampler.compile`` allows) uses it;
     a last, smaller batch stays eager rather than compile a second shape. Yields a record after
     every chain step; the last one carries the images."""
-    from .compiled import compile_batch_job
-
     g = torch.Generator(device=device).manual_seed(seed)
     start_images = init or (lambda m, dev, gen: torch.rand((m, 1, 28, 28), generator=gen, device=dev))
     per_chain = max(1, cfg.sampler.total_steps())
     batches = -(-n // batch)
     total = per_chain * batches
-    fast = cfg.model.family == "conv" and compile_batch_job(cfg.sampler.compile, n, cfg.sampler.total_steps(), device)
+    compile_job = of(cfg).compile_job
+    fast = compile_job is not None and compile_job(cfg.sampler.compile, n, cfg.sampler.total_steps(), device)
     out = []
     for b, start in enumerate(range(0, n, batch)):
         m = min(batch, n - start)

@@ -18,6 +18,9 @@ import weakref
 import numpy as np
 import torch
 
+from .data import load_mnist
+from .families import energy_of
+
 MIN_INK = 0.01  # share of pixels above INK_LEVEL below which an image counts as blank
 INK_LEVEL = 0.3
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -26,8 +29,6 @@ _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def energy_at(model, x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
     """Energies (N,) of images ``x`` (N, 1, 28, 28); at noise level ``sigma`` for a noise-conditional
     energy (None: its default level, the finest), the family's own energy otherwise."""
-    from .families import energy_of
-
     if sigma is not None and getattr(model, "uses_sigma", False):
         with torch.no_grad():
             return model(x, float(sigma))
@@ -41,8 +42,6 @@ def reference_energies(model, n: int = 1000, sigma: float | None = None) -> np.n
     key = (n, None if sigma is None else round(float(sigma), 6))
     if key in per_model:
         return per_model[key]
-    from .data import load_mnist
-
     x = load_mnist("test").images[:n]
     if sigma is not None and getattr(model, "uses_sigma", False):
         g = torch.Generator().manual_seed(0)

@@ -16,7 +16,9 @@ import torch
 
 from .chain import ChainStep
 from .config import RunConfig
-from .langevin import LangevinSettings
+from .conv.langevin import LangevinSettings
+from .conv.schedules import ancestral_schedule, annealed_schedule
+from .families import sample_chain
 
 
 @dataclass
@@ -63,8 +65,6 @@ class ChainPlayer:
     def _schedule(self) -> list[tuple[float, float, float]]:
         """The (step, noise, sigma) ladder from ``anneal_from`` down to sigma_min over total_steps:
         SDEdit for models sampled ancestrally, annealed Langevin otherwise; cached per setting."""
-        from .langevin import ancestral_schedule, annealed_schedule
-
         s, m = self.settings, self.cfg.sampler
         key = (s.anneal_from, s.total_steps, m.sigma_min, m.levels, m.eps, m.schedule, m.snr)
         if getattr(self, "_schedule_key", None) == key:
@@ -89,8 +89,6 @@ class ChainPlayer:
         return cache
 
     def reset(self) -> None:
-        from .families import sample_chain
-
         self.generator = torch.Generator().manual_seed(self.seed)
         x0 = torch.from_numpy(self.seed_image).view(1, 1, 28, 28).repeat(self.n_chains, 1, 1, 1)
         mask = None if self.mask is None else torch.from_numpy(self.mask).view(1, 1, 28, 28)

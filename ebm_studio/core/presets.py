@@ -1,7 +1,7 @@
 """Named training recipes, as config overrides (the GUI's preset menu and ``train --preset``).
 
 - ``dsm`` (the default): denoising score matching of a noise-conditional energy, sampled by
-  annealed Langevin dynamics from uniform noise — recognisable digits in minutes on a CPU
+  the ancestral sampler from the base energy's fit — recognisable digits in minutes on a CPU
   (figures in benchmarks/QUALITY.md).
 - ``cd-uva``: maximum likelihood by contrastive divergence with a replay buffer, the recipe of
   the UvA deep-learning tutorial 8 / Du & Mordatch (2019), with its constant-step Langevin sampler.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .config import RunConfig
 from .errors import ConfigError
+from .families import family
 
 PRESETS: dict[str, dict] = {
     "dsm": {},
@@ -55,9 +56,9 @@ PRESETS.update({
 })
 
 
-def family_preset(family: str) -> str:
-    """The recipe a model family starts from: 'dsm' for the convolutional EBM, its own otherwise."""
-    return "dsm" if family == "conv" else family
+def family_preset(name: str) -> str:
+    """The recipe a model family starts from (its record's ``preset``: 'dsm' for the conv EBM)."""
+    return family(name).preset
 
 
 def preset_config(name: str, base: RunConfig | None = None) -> RunConfig:

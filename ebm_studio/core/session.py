@@ -1,25 +1,39 @@
 """A training session: trainer + run directory + metrics log + autosave + budget.
 
-Both the CLI (``ebm-studio train``) and the GUI's worker thread drive training through this one
-object, so saving, resuming and stopping behave identically everywhere.
+The one training loop of the project is :meth:`TrainingSession.steps`, a step generator: the CLI
+(``ebm-studio train``) drives it to the end, the studio's worker thread drives it with ``next()``
+and pauses, single-steps, stops or changes settings between two calls, and tests drive it by hand.
+So budgets, schedules, records, autosaves, the divergence policy and the recovery from a failed
+step behave identically everywhere.
+
+A run is never lost: a new run's directory and ``config.toml`` are written before anything slow
+(data loading, the base energy's fit), the first checkpoint right after the model is built, and
+then one every :data:`AUTOSAVE_MINUTES` of training, so a kill loses at most one interval. The
+metrics are written before the checkpoint, so a checkpoint never has fewer logged steps than
+itself (rows after it are dropped on resume). Each save runs in a
+:func:`~.stop_signals.critical_section`, so a second Ctrl-C waits for it to finish.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
-from .checkpoint import CONFIG_FILE, METRICS_FILE, MetricsLog, load_run, resume_trainer, save_run
-from .config import RunConfig
+from .checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, MetricsLog, load_run, resume_trainer, save_run
+from .config import RunConfig, load_config, save_config
 from .data import MIN_TRAINING_IMAGES, load_dataset
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, OutOfMemory
 from .families import build_model, make_trainer
 from .run_lock import RunLock
+from .stop_signals import critical_section
 from .trainer import CSV_FIELDS, TrainRecord
+
+AUTOSAVE_MINUTES = 1.0  # a kill -9 loses at most this much training (the README's "never lose a run")
 
 
 @dataclass
@@ -30,25 +44,64 @@ class Budget:
     epochs: float | None = None
     minutes: float | None = None
 
-    def exhausted(self, steps_done: int, epoch: float, start_epoch: float, started: float) -> bool:
+    def exhausted(self, steps_done: int, epoch: float, start_epoch: float, started: float,
+                  now: float | None = None) -> bool:
+        """``now`` and ``started`` are readings of one clock (``time.monotonic`` unless given)."""
+        now = time.monotonic() if now is None else now
         if self.steps is not None and steps_done >= self.steps:
             return True
         if self.epochs is not None and epoch - start_epoch >= self.epochs - 1e-9:
             return True
-        if self.minutes is not None and time.monotonic() - started >= self.minutes * 60.0:
+        if self.minutes is not None and now - started >= self.minutes * 60.0:
             return True
         return False
 
-    def progress(self, steps_done: int, epoch: float, start_epoch: float, started: float) -> float | None:
+    def progress(self, steps_done: int, epoch: float, start_epoch: float, started: float,
+                 now: float | None = None) -> float | None:
         """The fraction of the budget spent (the limit nearest to running out), None without one."""
+        now = time.monotonic() if now is None else now
         parts = []
         if self.steps is not None:
             parts.append(steps_done / max(self.steps, 1))
         if self.epochs is not None:
             parts.append((epoch - start_epoch) / max(self.epochs, 1e-9))
         if self.minutes is not None:
-            parts.append((time.monotonic() - started) / max(self.minutes * 60.0, 1e-9))
+            parts.append((now - started) / max(self.minutes * 60.0, 1e-9))
         return min(1.0, max(parts)) if parts else None
+
+
+class TrainingClock:
+    """Seconds of training, not counting pauses: what a wall-clock budget spends. A run paused
+    for lunch still gets its whole budget, and its schedule (annealing, contrastive phase) does
+    not jump ahead while it waits. The CLI never pauses, so for it this is plain elapsed time."""
+
+    def __init__(self):
+        self._origin = time.monotonic()
+        self._paused_at: float | None = None
+
+    def __call__(self) -> float:
+        now = self._paused_at if self._paused_at is not None else time.monotonic()
+        return now - self._origin
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._origin += time.monotonic() - self._paused_at
+            self._paused_at = None
+
+
+@dataclass
+class SessionStep:
+    """What one ``next()`` of :meth:`TrainingSession.steps` yields: the step's record and what the
+    session did around it. A driver that cannot pause (the CLI) stops at ``pause_requested``."""
+
+    record: TrainRecord
+    saved: Path | None = None  # the run directory, when an autosave followed this step
+    pause_requested: bool = False  # train.on_divergence = "pause": the state was restored, the user decides
+    diverged: bool = False  # the divergence guard acted on this step (its event says how)
 
 
 def anneal_scale(progress: float | None, fraction: float) -> float:
@@ -103,17 +156,24 @@ def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
 class TrainingSession:
     def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, resume: bool = False,
                  device: torch.device | str | None = None, data: torch.Tensor | None = None,
-                 autosave_minutes: float = 5.0, init_model: torch.nn.Module | None = None,
+                 autosave_minutes: float = AUTOSAVE_MINUTES, init_model: torch.nn.Module | None = None,
                  fresh_optimizer: bool = False):
         """``init_model``: start from these weights instead of a fresh model (transfer / fine-tuning);
-        its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure)."""
+        its architecture must be the one ``cfg`` describes (:func:`transfer_config` makes sure).
+        ``autosave_minutes``: 0 turns autosaves (and the first checkpoint) off; explicit saves remain."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.autosave_minutes = autosave_minutes
+        self.paused_by_divergence = False
+        self.restored_step: int | None = None  # set when a failed step left broken weights that were restored
+        self.restarted = False  # resumed a run killed before its first checkpoint: it starts again from its config
         self.notice: str | None = None  # something the user should be told (a fresh optimiser, a log set aside)
         self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None else None  # one writer per run
         if resume:
             if self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists():
                 raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
+            if not (self.run_dir / MODEL_FILE).exists():
+                cfg, resume, self.restarted = self._config_only(self.run_dir), False, True
+        if resume:
             run = load_run(self.run_dir, device="cpu", with_trainer_state=True)
             cfg = run.config
             self.cfg = cfg
@@ -122,6 +182,7 @@ class TrainingSession:
             self.notice = run.notice
         else:
             self.cfg = cfg.copy().validate()
+            self._begin_run_dir()
             self.data = data if data is not None else self._load_data(self.cfg)
             model = None
             if init_model is not None:
@@ -138,34 +199,81 @@ class TrainingSession:
             if self.log.problem:
                 self.notice = f"{self.log.problem}; set aside as {self.log.set_aside_to}, a new log begun"
         self._last_save = time.monotonic()
-        self.paused_by_divergence = False
+        if not resume and self.run_dir is not None and self.autosave_minutes > 0:
+            self.save()  # the first checkpoint (step 0): from now on the run opens and resumes
+
+    def _begin_run_dir(self) -> None:
+        """A new run: its directory and config exist from the first second, before the slow parts."""
+        if self.run_dir is None:
+            return
+        if (self.run_dir / MODEL_FILE).exists() and not self.restarted:
+            raise CheckpointError(f"{self.run_dir} already holds a run; resume it or choose another directory")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with critical_section():
+            save_config(self.cfg, self.run_dir / CONFIG_FILE, {"step": 0})
+
+    @staticmethod
+    def _config_only(run_dir: Path) -> RunConfig:
+        try:
+            return load_config(run_dir / CONFIG_FILE)
+        except ConfigError as exc:
+            raise CheckpointError(str(exc)) from None
 
     @staticmethod
     def _load_data(cfg: RunConfig) -> torch.Tensor:
         d = cfg.data
         return load_dataset(d.source, "train", d.digits, d.limit, min_images=MIN_TRAINING_IMAGES).images
 
-    def run(self, budget: Budget, should_stop=lambda: False) -> Iterator[TrainRecord]:
-        """Train until the budget is spent or ``should_stop()``; yields every record."""
-        started = time.monotonic()
-        start_epoch = self.trainer.step / self.trainer.steps_per_epoch
+    def steps(self, budget: Budget, should_stop: Callable[[], bool] = lambda: False,
+              clock: Callable[[], float] | None = None) -> Iterator[SessionStep]:
+        """The training loop: one :class:`SessionStep` per step until the budget is spent or
+        ``should_stop()``. ``clock`` measures a wall-clock budget (a :class:`TrainingClock` that
+        the driver pauses; plain elapsed time by default). If a step fails for good, broken
+        weights are put back to the divergence guard's last good state before the error (an
+        :class:`~.errors.EbmStudioError` for everything a user can act on) leaves the loop."""
+        clock = clock or TrainingClock()
+        started = clock()
+        trainer = self.trainer
+        start_epoch = trainer.step / trainer.steps_per_epoch
         done = 0
         try:
-            while not should_stop() and not budget.exhausted(done, self.trainer.step / self.trainer.steps_per_epoch,
-                                                             start_epoch, started):
-                if has_budget_schedule(self.trainer.cfg):
-                    spent = budget.progress(done, self.trainer.step / self.trainer.steps_per_epoch, start_epoch, started)
-                    apply_budget_schedule(self.trainer, spent)
-                record = self.trainer.train_step()
+            while not should_stop() and not budget.exhausted(done, trainer.step / trainer.steps_per_epoch,
+                                                             start_epoch, started, clock()):
+                if has_budget_schedule(trainer.cfg):
+                    spent = budget.progress(done, trainer.step / trainer.steps_per_epoch, start_epoch, started,
+                                            clock())
+                    apply_budget_schedule(trainer, spent)
+                divergences = trainer.guard.divergences
+                record = self._train_step()
                 done += 1
                 self.record(record)
-                yield record
-                self.maybe_autosave()
-                if self.trainer.guard.take_pause_request():  # train.on_divergence = "pause": hand back to the user
-                    self.paused_by_divergence = True
-                    return
+                saved = self.run_dir if self.maybe_autosave() else None
+                pause = trainer.guard.take_pause_request()
+                self.paused_by_divergence = self.paused_by_divergence or pause
+                yield SessionStep(record, saved, pause, trainer.guard.divergences != divergences)
+        except GeneratorExit:
+            raise
+        except BaseException:
+            self.restored_step = trainer.guard.restore_if_broken(trainer)  # never save or show NaN weights
+            raise
         finally:
-            end_budget_schedule(self.trainer)  # the annealing and the phase belong to this budget, not to the run
+            end_budget_schedule(trainer)  # the annealing and the phase belong to this budget, not to the run
+
+    def _train_step(self) -> TrainRecord:
+        try:
+            return self.trainer.train_step()
+        except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
+            raise OutOfMemory("the device ran out of memory: lower the batch size or the number of sampler "
+                              "steps") from exc
+
+    def run(self, budget: Budget, should_stop=lambda: False) -> Iterator[TrainRecord]:
+        """The records of :meth:`steps`, ending at a divergence pause: for drivers that cannot
+        pause (benchmarks, comparisons)."""
+        with closing(self.steps(budget, should_stop)) as steps:
+            for step in steps:
+                yield step.record
+                if step.pause_requested:
+                    return
 
     def record(self, record: TrainRecord) -> None:
         if self.log is not None:
@@ -180,16 +288,19 @@ class TrainingSession:
         return False
 
     def save(self, run_dir: str | Path | None = None) -> Path:
+        """Metrics first, then the checkpoint, inside a critical section (a stop signal waits)."""
         target = Path(run_dir) if run_dir is not None else self.run_dir
         if target is None:
             raise CheckpointError("no run directory chosen to save into")
-        save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
-        if self.log is not None and target == self.run_dir:
-            self.log.flush()
-        elif self.log is not None:
-            copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
-            copy.rows = list(self.log.rows)
-            copy.flush()
+        with critical_section():
+            if self.log is not None and target == self.run_dir:
+                self.log.flush()
+            elif self.log is not None:
+                target.mkdir(parents=True, exist_ok=True)
+                copy = MetricsLog(target / METRICS_FILE, CSV_FIELDS)
+                copy.rows = list(self.log.rows)
+                copy.flush()
+            save_run(target, self.trainer.export_model(), self.trainer.cfg, trainer=self.trainer)
         self._last_save = time.monotonic()
         return target
 

@@ -7,8 +7,8 @@ single-step and stop cost nothing extra: they simply happen between two ``next()
 permutation per epoch, derived from the seed, so resuming needs no saved order), the random
 generator for sampling noise, settings that may change mid-run, divergence recovery (a non-finite
 loss or gradient restores the last good state and halves the learning rate) and (de)serialising
-its state as plain tensors for safetensors. :class:`ConvEBMTrainer` adds contrastive divergence
-for the convolutional energy with negatives from data (CD), noise, or a replay buffer (PCD).
+its state as plain tensors for safetensors. Each family's trainer (in its package) subclasses it
+and says how to build its model (:meth:`StepTrainer.build_model`) and what one step does.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ from torch import nn
 from .config import RunConfig
 from .device import resolve_device
 from .divergence import DivergenceGuard
-from .errors import DeviceError
-from .energy import ConvEnergy
-from .langevin import langevin_chain, langevin_samples, uniform_noise
-from .precision import autocast, autocast_dtype
+from .errors import OutOfMemory
 
 
 @dataclass
@@ -48,16 +45,10 @@ class TrainRecord:
 CSV_FIELDS = ["step", "epoch", "loss", "grad_norm", "e_data", "e_samples", "seconds", "lr", "event"]
 
 
-def build_model(cfg: RunConfig) -> nn.Module:
-    """The energy model a config describes (Boltzmann families are registered in ``families``)."""
-    from .families import build_model as _build
-
-    return _build(cfg)
-
-
 class StepTrainer:
     """Shared machinery; subclasses implement :meth:`_step` on one data batch."""
 
+    langevin_negatives = False  # whether negatives are Langevin samples of the model (conv CD)
 
     def __init__(self, cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None,
                  device: torch.device | str | None = None):
@@ -68,7 +59,7 @@ class StepTrainer:
         self.data = data.to(self.device, torch.float32)
         self.n_data = self.data.shape[0]
         torch.manual_seed(self.cfg.train.seed)
-        self.model = (model if model is not None else build_model(self.cfg)).to(self.device)
+        self.model = (model if model is not None else self.build_model(self.cfg)).to(self.device)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(self.cfg.train.seed)
         self.optimizer = self._make_optimizer()
@@ -78,6 +69,11 @@ class StepTrainer:
         self.guard = DivergenceGuard()
         self._perm: torch.Tensor | None = None
         self._perm_epoch = -1
+
+    @staticmethod
+    def build_model(cfg: RunConfig) -> nn.Module:
+        """A fresh model of the family the trainer trains, as ``cfg`` describes it."""
+        raise NotImplementedError
 
     # --- settings -----------------------------------------------------------------------------
     @property
@@ -168,7 +164,7 @@ class StepTrainer:
                         or "can't allocate memory" in str(exc)):  # the CPU allocator's RuntimeError
                     raise
                 if self.batch_size <= 1:
-                    raise DeviceError("the device ran out of memory even with a batch of 1 image") from None
+                    raise OutOfMemory("the device ran out of memory even with a batch of 1 image") from None
             self.optimizer.zero_grad(set_to_none=True)
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -241,90 +237,3 @@ class StepTrainer:
         self.guard.recoveries = int(meta.get("recoveries", 0))
         self.set_lr_scale(1.0)  # a run saved while annealing resumes at its base rate, not the annealed one
         self.set_lr(float(meta.get("base_lr", self.lr)))
-
-
-class ConvEBMTrainer(StepTrainer):
-    """Contrastive divergence for the convolutional energy, negatives by Langevin dynamics.
-
-    loss = mean E(data) - mean E(samples) + alpha * mean(E(data)^2 + E(samples)^2): lowering the
-    energy of data and raising that of the model's own samples; the regulariser keeps energies
-    near zero so they cannot drift to infinity together (the seed's ``reg_param``).
-    """
-
-    def __init__(self, cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None,
-                 device: torch.device | str | None = None):
-        super().__init__(cfg, data, model, device)
-        self.buffer = uniform_noise(self.cfg.train.buffer_size, self.generator, self.device)
-        self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
-
-    def _initial_negatives(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        t = self.cfg.train
-        n = batch.shape[0]
-        if t.negatives == "data":
-            return batch.clone(), None
-        if t.negatives == "noise":
-            return uniform_noise(n, self.generator, self.device), None
-        if self.buffer.shape[0] != t.buffer_size:  # buffer resized mid-run
-            self.buffer = uniform_noise(t.buffer_size, self.generator, self.device)
-        idx = torch.randint(0, self.buffer.shape[0], (n,), generator=self.generator, device=self.device)
-        x = self.buffer.index_select(0, idx)
-        reinit = torch.rand(n, generator=self.generator, device=self.device) < t.reinit_prob
-        x = torch.where(reinit.view(-1, 1, 1, 1), uniform_noise(n, self.generator, self.device), x)
-        return x, idx
-
-    def _sample_negatives(self, x0: torch.Tensor) -> torch.Tensor:
-        s = self.cfg.sampler
-        params = list(self.model.parameters())
-        flags = [p.requires_grad for p in params]
-        for p in params:
-            p.requires_grad_(False)
-        try:
-            return langevin_samples(self.model, x0, steps=s.steps, step_size=s.step_size, noise=s.noise,
-                                    grad_clip=s.grad_clip or None, generator=self.generator,
-                                    precision=autocast_dtype(self.cfg.train.precision, self.device))
-        finally:
-            for p, f in zip(params, flags):
-                p.requires_grad_(f)
-
-    def _step(self, batch: torch.Tensor) -> dict[str, float]:
-        t = self.cfg.train
-        pos = batch
-        if t.data_noise > 0:
-            pos = (pos + t.data_noise * torch.randn(pos.shape, generator=self.generator, device=self.device)).clamp(0, 1)
-        x0, idx = self._initial_negatives(batch)
-        neg = self._sample_negatives(x0)
-        if idx is not None:
-            self.buffer.index_copy_(0, idx, neg)
-        self.negatives = neg
-        with autocast(self.device, autocast_dtype(t.precision, self.device)):
-            energies = self.model(torch.cat([pos, neg])).float()
-        e_pos, e_neg = energies[: pos.shape[0]], energies[pos.shape[0]:]
-        loss = e_pos.mean() - e_neg.mean() + t.alpha * (e_pos.pow(2).mean() + e_neg.pow(2).mean())
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.max_grad_norm or float("inf"))
-        if torch.isfinite(grad_norm):
-            self.optimizer.step()
-        return {
-            "loss": float(loss.detach()),
-            "grad_norm": float(grad_norm),
-            "e_data": float(e_pos.detach().mean()),
-            "e_samples": float(e_neg.detach().mean()),
-        }
-
-    def extra_state(self) -> dict[str, torch.Tensor]:
-        return {"buffer": self.buffer.clone()}
-
-    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        if "buffer" in extra:
-            self.buffer = extra["buffer"].to(self.device).clone()
-
-    def sample(self, n: int, steps: int | None = None, x0: torch.Tensor | None = None, **overrides) -> torch.Tensor:
-        """Fresh samples from uniform noise (or ``x0``) with the run's Langevin settings."""
-        s = self.cfg.sampler
-        kwargs = dict(steps=s.steps if steps is None else steps, step_size=s.step_size, noise=s.noise,
-                      grad_clip=s.grad_clip or None, generator=self.generator,
-                      precision=autocast_dtype(s.precision, self.device))
-        kwargs.update(overrides)
-        x0 = uniform_noise(n, self.generator, self.device) if x0 is None else x0.to(self.device)
-        return langevin_samples(self.model, x0, **kwargs)

@@ -18,8 +18,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from ..controller.family_view import family_traits
 from ..core.atomic import atomic_write_text
+from ..core.families import family
 from .elided_label import ElidedLabel
 
 SERIES = ["loss", "grad_norm", "e_data", "e_samples"]
@@ -31,29 +31,11 @@ HOVER_HINT = "hover a chart to read values; drag or wheel to zoom, right-click f
 REDRAW_MS = 66
 MAX_DRAWN = 2000  # points per curve handed to pyqtgraph (~2 per pixel); longer runs are min/max-decimated
 
-# What E(data) / E(samples) mean for each kind of training (see the trainers' docstrings).
-ENERGY_LABELS = {
-    "cd": ("E(data)", "E(samples)"),
-    "dsm": ("E(clean data)", "E(noised data)"),
-    "dsm+contrast": ("E(noised data)", "E(sampler chains)"),  # at the chains' noise levels (dsm.py)
-    "dsm+phase": ("E(data)", "E(noised data, then chains)"),  # the contrastive phase ends a budget
-    "boltzmann": ("F(data)", "F(fantasy)"),
-    "vae": ("−ELBO(data)", "−ELBO(samples)"),
-    "flow": ("−log p(data)", "−log p(samples)"),
-}
-
-
 def energy_labels(cfg) -> tuple[str, str]:
+    """What E(data) / E(samples) mean for the run's family and objective (its record says)."""
     if cfg is None:
-        return ENERGY_LABELS["cd"]
-    traits = family_traits(cfg.model.family)
-    if traits.baseline:
-        return ENERGY_LABELS[cfg.model.family]
-    if traits.gibbs:
-        return ENERGY_LABELS["boltzmann"]
-    if cfg.train.objective == "dsm" and cfg.train.contrast > 0:
-        return ENERGY_LABELS["dsm+phase" if cfg.train.contrast_phase > 0 else "dsm+contrast"]
-    return ENERGY_LABELS.get(cfg.train.objective, ENERGY_LABELS["cd"])
+        return ("E(data)", "E(samples)")
+    return family(cfg.model.family).chart_labels(cfg)
 
 
 class _Series:
@@ -212,7 +194,7 @@ class ChartsPanel(QWidget):
             line.hide()
             self._vlines.append(line)
         self._event_lines: list = []
-        self.set_energy_labels(*ENERGY_LABELS["cd"])
+        self.set_energy_labels(*energy_labels(None))
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(REDRAW_MS)

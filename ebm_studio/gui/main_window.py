@@ -130,8 +130,11 @@ class MainWindow(RunControl, FileActions, QMainWindow):
         super().showEvent(event)
         if not self._sized:  # dock sizes only take once the window is laid out (and maximised, if it is)
             self._sized = True
-            for ms in (0, 300):
-                QTimer.singleShot(ms, lambda: window_layout.default_dock_sizes(self))
+            for ms in (0, 300):  # timers owned by the window: none fires after it is gone
+                timer = QTimer(self)
+                timer.setSingleShot(True)
+                timer.timeout.connect(lambda: window_layout.default_dock_sizes(self))
+                timer.start(ms)
 
     def restore_default_layout(self) -> None:
         window_layout.restore_default_layout(self)

@@ -122,7 +122,8 @@ class RunControl:
         self.worker.weights.connect(self._on_weights)
         self.worker.state_changed.connect(self._on_worker_state)
         self.worker.error.connect(self._on_worker_error)
-        self.worker.event.connect(self._on_worker_event)
+        self.worker.event.connect(self.log_line)
+        self.worker.diverged.connect(self._on_diverged)
         self.worker.saved.connect(self.show_message)
         self.worker.snapshot_ready.connect(self._on_snapshot)
         self.worker.model_copy.connect(self._on_model_copy)
@@ -195,10 +196,8 @@ class RunControl:
     def _on_negatives(self, images) -> None:
         self.samples.show_negatives(images, self.controller.run_cfg)
 
-    def _on_worker_event(self, text: str) -> None:
-        self.log_line(text)
-        if "diverged" in text:
-            self.statusBar().showMessage(f"⚠ {text}", 12000)
+    def _on_diverged(self, text: str) -> None:
+        self.statusBar().showMessage(f"⚠ {text}", 12000)
 
     def _on_worker_error(self, text: str) -> None:
         self.show_error(text)

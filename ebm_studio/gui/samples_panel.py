@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..controller import SampleSet, StudioController
-from ..controller.family_view import family_traits
 from ..core.export import save_grid_png
+from ..core.families import family
 from .fields import NumberField
 from .image_grid import ImageGrid
 from .tasks import run_job
@@ -113,8 +113,8 @@ def live_caption(cfg) -> str:
     t, s = cfg.train, cfg.sampler
     start = {"buffer": "replay-buffer chains", "data": "chains started at the data batch",
              "noise": "chains started from noise"}[t.negatives]
-    traits = family_traits(cfg.model.family)
-    if traits.baseline:
+    traits = family(cfg.model.family)
+    if not traits.energy_model:
         return f"Live: samples from the latent prior (temperature {s.temperature:g})"
     if traits.gibbs:
         return f"Live: fantasy particles, {start} after {s.steps} Gibbs sweep(s) (visible means)"
@@ -127,9 +127,9 @@ def live_caption(cfg) -> str:
 def sampler_summary(cfg, steps: int | None = None) -> str:
     """The sampler in ASCII words (exported PNG titles use PIL's fonts, which may lack Greek and arrows)."""
     s = cfg.sampler
-    traits = family_traits(cfg.model.family)
+    traits = family(cfg.model.family)
     steps = cfg.sampler.total_steps() if steps is None else steps
-    if traits.baseline:
+    if not traits.energy_model:
         return f"one pass from the latent prior, temperature {s.temperature:g}"
     if traits.gibbs:
         return f"Gibbs sampling, {steps} sweeps"
@@ -292,7 +292,7 @@ class SamplesPanel(QWidget):
         self.generate_btn.setEnabled(can and not self._busy)
         self.export_btn.setEnabled(len(self.samples) > 0)
         self.eval_btn.setEnabled(not self._busy and (self.controller.samples.from_model or can))
-        boltzmann = self.cfg is not None and family_traits(self.cfg.model.family).gibbs and self.model is not None
+        boltzmann = self.cfg is not None and family(self.cfg.model.family).ais and self.model is not None
         self.recon_btn.setVisible(boltzmann)
         self.recon_btn.setEnabled(boltzmann and not self._busy)
 
@@ -312,7 +312,7 @@ class SamplesPanel(QWidget):
     # --- jobs ------------------------------------------------------------------------------------
     def reconstruct(self, seed: int | None = None) -> None:
         """Reconstructions and 15 %-flip denoising of test digits by the Boltzmann machine shown."""
-        if self.model is None or self.cfg is None or not family_traits(self.cfg.model.family).gibbs:
+        if self.model is None or self.cfg is None or not family(self.cfg.model.family).ais:
             self.error.emit("reconstructions are for Boltzmann machines")
             return
         self.live.setChecked(False)

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..controller import StudioController
-from ..controller.family_view import all_family_names, family_traits
 from ..controller.studio import START_MODES
 from ..core.config import RunConfig
 from ..core.errors import ConfigError
+from ..core.families import all_families, family
 from .fields import NumberField
 from .training_boxes import build_optimisation_box, build_sampler_box, compact_form
 
@@ -84,8 +84,8 @@ class TrainingPanel(QWidget):
         model_box = QGroupBox("Model and data")
         form = compact_form(model_box)
         self.family = QComboBox()
-        for fam in all_family_names():
-            self.family.addItem(family_traits(fam).label, fam)
+        for fam in all_families():
+            self.family.addItem(fam.label, fam.name)
         self.family.setToolTip("Which energy-based model to train")
         self.family.setMinimumContentsLength(12)
         self.family.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -183,7 +183,7 @@ class TrainingPanel(QWidget):
         if c.start_mode == "fine-tune":
             return "trains the model shown further, on the data chosen below (its architecture and sampler)"
         fam = self.family.currentData()
-        return f"trains a new {family_traits(fam).label} with the recipe below (recipe {self.preset.currentText()})"
+        return f"trains a new {family(fam).label} with the recipe below (recipe {self.preset.currentText()})"
 
     # --- config <-> fields --------------------------------------------------------------------
     def set_config(self, cfg: RunConfig) -> None:
@@ -204,8 +204,9 @@ class TrainingPanel(QWidget):
 
         shown = PRESETS.get(self.preset.currentText(), {}).get("model.family", RunConfig().model.family)
         if shown != cfg.model.family:  # never "Recipe: dsm" beside an RBM
-            self.preset.setCurrentText(family_traits(cfg.model.family).recipe)
-        self.width.set_value(cfg.model.width if family_traits(cfg.model.family).langevin else cfg.model.hidden[0])
+            self.preset.setCurrentText(family(cfg.model.family).preset)
+        self.width.set_value(cfg.model.width if "width" in family(cfg.model.family).model_fields
+                             else cfg.model.hidden[0])
         self._set_source(cfg.data.source)
         self.examples.set_value(cfg.data.limit or 0)
         chosen = set(cfg.data.digits or range(10))
@@ -279,7 +280,7 @@ class TrainingPanel(QWidget):
             "sampler.steps_per_level": self.per_level.value(),
             "sampler.eps": self.eps.value(),
         }
-        if family_traits(fam).langevin:
+        if "width" in family(fam).model_fields:
             over["model.width"] = self.width.value()
         else:
             over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
@@ -329,7 +330,7 @@ class TrainingPanel(QWidget):
         """Grey out what the chosen objective and schedule do not use."""
         if self._running:
             return
-        traits = family_traits(self.family.currentData())
+        traits = family(self.family.currentData())
         self.precision.setEnabled(traits.langevin)  # the others compute in float32
         if not traits.langevin:  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
             gibbs = traits.gibbs  # baselines: maximum likelihood, samples in one pass

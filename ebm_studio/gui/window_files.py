@@ -137,7 +137,7 @@ class FileActions:
 
     def _load_guide(self, run_path) -> None:
         """The run's class guide (for steering the canvas toward a digit), if it has one."""
-        from ..core.guidance import GUIDE_FILE, load_guide
+        from ..core.conv.guidance import GUIDE_FILE, load_guide
 
         guide = None
         if run_path is not None and (Path(run_path) / GUIDE_FILE).exists():

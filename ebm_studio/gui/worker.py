@@ -1,18 +1,22 @@
-"""The training worker: drives the core's step generator in a QThread.
+"""The training worker: a thin generator worker over the session's one training loop.
 
-Pause, single-step and stop are plain ``threading.Event`` flags checked between two training
-steps, so they act immediately even though the worker's own Qt event loop is busy. Settings
-changed in the UI, save requests and requests for a copy of the model arrive through a
-lock-protected mailbox and are handled before the next step. Records are batched and emitted at
+:meth:`TrainingSession.steps <ebm_studio.core.session.TrainingSession.steps>` is the loop (budget,
+schedule, records, autosave, divergence policy, recovery); this worker only drives it with
+``next()`` in a QThread, the shape of superqt's / napari's ``GeneratorWorker``. Pause, single
+step and stop are ``threading.Event`` flags checked between two ``next()`` calls, so they act
+at once although the worker's own Qt event loop is busy; a pause also stops the budget's clock.
+Settings changed in the UI, save requests and requests for a copy of the model arrive through a
+lock-protected mailbox and are handled between two steps. Records are batched and emitted at
 most ~30 times a second, as plain Python numbers and numpy copies (never live tensors), so the
 GUI thread never touches the model being trained.
 
 The session itself (loading the data set, building the model) is created here too when the
 window hands over a factory instead of a session, so pressing Start never freezes the window.
 
-If training fails for good (an unrecoverable divergence, the device out of memory, a bug), the
-error is reported as one line and the trainer is put back to its last good state, so what is
-saved afterwards is never a model full of NaNs.
+Errors are told apart by type only: an :class:`EbmStudioError` (an unrecoverable divergence,
+the device out of memory, a bad setting) is reported as its one line; anything else is a bug,
+reported with its traceback. Either way the session has already put broken weights back to the
+divergence guard's last good state, so what is saved afterwards is never a model full of NaNs.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from contextlib import closing
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.config import RunConfig
 from ..core.errors import EbmStudioError
+from ..core.session import SessionStep, TrainingClock
 
 EMIT_INTERVAL = 1.0 / 30.0  # records reach the charts at most 30 times a second
 SAMPLE_INTERVAL = 0.5  # live gallery / receptive-field refresh period (s)
@@ -38,7 +44,8 @@ class TrainingWorker(QObject):
     weights = Signal(object)  # np.ndarray (n_hidden, 784) for Boltzmann machines' receptive fields
     state_changed = Signal(str)  # "running", "paused", "stopped"
     error = Signal(str)
-    event = Signal(str)
+    event = Signal(str)  # every step's event ("step N: ..."), divergences included
+    diverged = Signal(str)  # the same text, only for steps the divergence guard acted on
     snapshot_ready = Signal(object, object)  # (model copy on CPU, RunConfig) when paused/stepped/stopped
     model_copy = Signal(object, object, int)  # (model copy on CPU, RunConfig, step) on request
     session_ready = Signal(object, object)  # (TrainingSession, RunConfig in force) once built / live settings set
@@ -60,6 +67,10 @@ class TrainingWorker(QObject):
         self._pending_cfg: RunConfig | None = None
         self._save_request: str | None = None
         self._copy_requested = False
+        self._clock = TrainingClock()  # the budget's clock: stands still while paused
+        self._records: list[dict] = []
+        self._last_emit = self._last_live = 0.0
+        self._paused_reported = False
         self.steps_done = 0
         self.failed = False
 
@@ -101,90 +112,94 @@ class TrainingWorker(QObject):
     def is_stopping(self) -> bool:
         return self._stop.is_set()
 
-    # --- the loop (runs in the worker thread) --------------------------------------------------
+    # --- the driver (runs in the worker thread) ------------------------------------------------
     @Slot()
     def run(self) -> None:
         from ..core.device import configure_threads
-        from ..core.session import apply_budget_schedule, end_budget_schedule, has_budget_schedule
 
         configure_threads(for_gui_worker=True)
-        trainer = None
-        pending: list[dict] = []
-        last_emit = last_samples = 0.0
-        paused_reported = False
         try:
-            trainer = self._prepare()
-            started = time.monotonic()
-            start_epoch = trainer.step / trainer.steps_per_epoch
-            while not self._stop.is_set():
-                self._apply_requests()
-                if not self._run.is_set() and not self._step_once.is_set():
-                    if not paused_reported:
-                        self._flush(pending)
-                        pending = []
-                        self._emit_live(trainer)
-                        self.state_changed.emit("paused")
-                        self._emit_snapshot()
-                        paused_reported = True
-                    self._run.wait(0.05)
-                    if not self._step_once.is_set():
-                        continue
-                if self._stop.is_set():
-                    break
-                single = self._step_once.is_set() and not self._run.is_set()
-                self._step_once.clear()
-                if paused_reported and not single:
-                    self.state_changed.emit("running")
-                    paused_reported = False
-                if self.budget.exhausted(self.steps_done, trainer.step / trainer.steps_per_epoch, start_epoch, started):
-                    self.event.emit("training budget reached")
-                    break
-                if has_budget_schedule(trainer.cfg):  # as TrainingSession.run: the end of a budget anneals/refines
-                    spent = self.budget.progress(self.steps_done, trainer.step / trainer.steps_per_epoch,
-                                                 start_epoch, started)
-                    apply_budget_schedule(trainer, spent)
-                record = trainer.train_step()
-                self.session.record(record)
-                self.steps_done += 1
-                pending.append(record.as_dict())
-                if record.event:
-                    self.event.emit(f"step {record.step}: {record.event}")
-                if trainer.guard.take_pause_request():  # train.on_divergence = "pause"
-                    self.pause()
-                now = time.monotonic()
-                if single or now - last_emit >= EMIT_INTERVAL:
-                    self._flush(pending)
-                    pending = []
-                    last_emit = now
-                if single or now - last_samples >= SAMPLE_INTERVAL:
-                    self._emit_live(trainer)
-                    last_samples = now
-                if single:
-                    self._emit_snapshot()
-                if self.session.maybe_autosave():
-                    self.saved.emit(f"autosaved {self.session.run_dir}")
+            session = self._prepare()
+            with closing(session.steps(self.budget, should_stop=self._stop.is_set, clock=self._clock)) as steps:
+                self._drive(steps)
         except EbmStudioError as exc:
             self._fail(str(exc))
-        except FloatingPointError as exc:
-            self._fail(f"training diverged: {exc}")
-        except Exception as exc:  # keep the app alive; show what happened
-            if "out of memory" in str(exc).lower():
-                self._fail("the device ran out of memory: lower the batch size or the number of sampler steps")
-            else:
-                traceback.print_exc()
-                self._fail(f"training stopped by an unexpected error: {exc.__class__.__name__}: {exc}")
+        except Exception as exc:  # a bug: keep the app alive, show what happened
+            traceback.print_exc()
+            self._fail(f"training stopped by an unexpected error: {exc.__class__.__name__}: {exc}")
         finally:
             try:
-                if trainer is not None:
-                    end_budget_schedule(trainer)
-                    self._flush(pending)
+                if self.session is not None:
+                    self._flush()
                     self._apply_requests()
-                    self._emit_live(trainer)
+                    self._emit_live()
                     self._emit_snapshot()
             except Exception:  # a broken state must not keep the thread from finishing
                 traceback.print_exc()
             self.state_changed.emit("stopped")
             self.finished.emit()
+
+    def _drive(self, steps) -> None:
+        """``next()`` the session's loop until it ends or Stop; pauses and requests in between."""
+        while True:
+            self._apply_requests()
+            single = self._wait_while_paused()
+            if self._stop.is_set():
+                return
+            self._clock.resume()
+            try:
+                step = next(steps)
+            except StopIteration:
+                if not self._stop.is_set():
+                    self.event.emit("training budget reached")
+                return
+            if single:
+                self._clock.pause()
+            self._publish(step, single)
+            if step.pause_requested:  # train.on_divergence = "pause": the guard restored the state
+                self.pause()
+
+    def _wait_while_paused(self) -> bool:
+        """Return at once while running; when paused, report it once and wait for Resume, Step or
+        Stop. True when exactly one step is wanted."""
+        if not self._run.is_set() and not self._step_once.is_set() and not self._stop.is_set():
+            if not self._paused_reported:
+                self._clock.pause()
+                self._flush()
+                self._emit_live()
+                self.state_changed.emit("paused")
+                self._emit_snapshot()
+                self._paused_reported = True
+            while not (self._run.is_set() or self._step_once.is_set()):
+                self._run.wait(0.05)
+                self._apply_requests()
+        single = self._step_once.is_set() and not self._run.is_set()
+        self._step_once.clear()
+        if self._paused_reported and not single and not self._stop.is_set():
+            self.state_changed.emit("running")
+            self._paused_reported = False
+        return single
+
+    def _publish(self, step: SessionStep, single: bool) -> None:
+        record = step.record
+        self.steps_done += 1
+        self._records.append(record.as_dict())
+        if record.event:
+            text = f"step {record.step}: {record.event}"
+            self.event.emit(text)
+            if step.diverged:
+                self.diverged.emit(text)
+        if step.saved is not None:
+            self.saved.emit(f"autosaved {step.saved}")
+        now = time.monotonic()
+        if single or now - self._last_emit >= EMIT_INTERVAL:
+            self._flush()
+            self._last_emit = now
+        if single or now - self._last_live >= SAMPLE_INTERVAL:
+            self._emit_live()
+            self._last_live = now
+        if single:
+            self._emit_snapshot()
 
     def _prepare(self):
         """Build the session if needed (slow: data loading) and apply the panel's live settings."""
@@ -197,15 +212,12 @@ class TrainingWorker(QObject):
                 trainer.update_settings(cfg)
                 self.session.cfg = trainer.cfg
         self.session_ready.emit(self.session, trainer.cfg.copy())
-        return trainer
+        return self.session
 
     def _fail(self, message: str) -> None:
         self.failed = True
-        if self.session is None:
-            self.error.emit(message)
-            return
-        restored = restore_last_good_state(self.session.trainer)
-        if restored:
+        restored = self.session.restored_step if self.session is not None else None
+        if restored is not None:
             message += f" (the weights of step {restored} were restored)"
         self.error.emit(message)
 
@@ -231,11 +243,13 @@ class TrainingWorker(QObject):
         if want_copy:
             self.model_copy.emit(model_snapshot(trainer), trainer.cfg.copy(), trainer.step)
 
-    def _flush(self, pending: list[dict]) -> None:
-        if pending:
-            self.records.emit(list(pending))
+    def _flush(self) -> None:
+        if self._records:
+            self.records.emit(self._records)
+            self._records = []
 
-    def _emit_live(self, trainer) -> None:
+    def _emit_live(self) -> None:
+        trainer = self.session.trainer
         neg = getattr(trainer, "negatives", None)
         if neg is not None and getattr(neg, "numel", lambda: 0)() > 0:
             self.negatives.emit(neg[:LIVE_IMAGES, 0].detach().float().cpu().numpy().copy())
@@ -274,20 +288,3 @@ def family_weights(model) -> np.ndarray | None:
     w = fn()
     w = w.detach().float().cpu().numpy() if hasattr(w, "detach") else np.asarray(w, dtype=np.float32)
     return np.array(w, dtype=np.float32, copy=True)
-
-
-def restore_last_good_state(trainer) -> int | None:
-    """If the weights hold NaN/inf, load the divergence guard's last good snapshot; its step or None."""
-    try:
-        if trainer.params_finite():
-            return None
-        snap = getattr(trainer.guard, "snapshot", None)
-        if not snap:
-            return None
-        trainer.model.load_state_dict(snap["model"])
-        trainer.optimizer.load_state_dict(snap["optimizer"])
-        trainer.restore_extra(snap["extra"])
-        return int(snap["step"])
-    except Exception:  # recovery is best effort; the error message is what matters
-        traceback.print_exc()
-        return None

@@ -7,4 +7,21 @@ quality meter. Both are trained by maximum likelihood (the VAE by its evidence l
 and both draw a sample in one pass from a Gaussian latent prior; neither needs a Markov chain.
 """
 
-BASELINE_FAMILIES = ("vae", "flow")
+from ..family import Family
+from .base import prior_draw_chain
+from .trainer import LikelihoodTrainer, build_baseline
+
+CHART_LABELS = {"vae": ("−ELBO(data)", "−ELBO(samples)"), "flow": ("−log p(data)", "−log p(samples)")}
+
+
+def _family(name: str, label: str, model_fields: tuple[str, ...]) -> Family:
+    return Family(name=name, label=label, build=build_baseline, trainer=LikelihoodTrainer,
+                  sampler=prior_draw_chain, preset=name, model_fields=model_fields,
+                  chart_labels=lambda cfg: CHART_LABELS[name], step_label="draw", energy_model=False,
+                  has_chain=False, clampable=False)
+
+
+FAMILIES = (
+    _family("vae", "VAE: baseline, not an EBM", ("hidden", "latent")),
+    _family("flow", "RealNVP flow: baseline, not an EBM", ("hidden", "coupling_layers")),
+)

@@ -7,8 +7,12 @@ bound) for ``forward`` are the same for both.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import torch
 from torch import nn
+
+from ..chain import ChainStep
 
 
 def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
@@ -36,3 +40,14 @@ class LatentGenerator(nn.Module):
         device = device or next(self.parameters()).device
         z = temperature * torch.randn((n, self.latent_dim), generator=generator, device=device)
         return self.generate(z)
+
+
+def prior_draw_chain(model: LatentGenerator, cfg, x0: torch.Tensor, steps=None, mask=None, generator=None,
+                     settings=None, compile=None) -> Iterator[ChainStep]:
+    """The baselines' "chain": a VAE or flow draws an independent sample from its latent prior
+    (temperature ``sampler.temperature``) in one pass, so there are two states, the starting
+    images and the sample (which ignores them, and any steps, mask or live settings)."""
+    with torch.no_grad():
+        yield ChainStep(0, x0, model.energy(x0))
+        x = model.sample(x0.shape[0], generator, cfg.sampler.temperature, device=x0.device)
+        yield ChainStep(1, x, model.energy(x))

@@ -12,11 +12,24 @@ from __future__ import annotations
 import torch
 
 from ..trainer import StepTrainer
+from .base import LatentGenerator
+from .realnvp import RealNVP
+from .vae import VAE
 
 LIVE_SAMPLES = 16
 
 
+def build_baseline(cfg) -> LatentGenerator:
+    """The VAE (``hidden[0]`` wide, ``latent`` dimensions) or RealNVP flow (``coupling_layers``)."""
+    m = cfg.model
+    if m.family == "vae":
+        return VAE(hidden=m.hidden[0], latent=m.latent)
+    return RealNVP(hidden=m.hidden[0], layers=m.coupling_layers)
+
+
 class LikelihoodTrainer(StepTrainer):
+    build_model = staticmethod(build_baseline)
+
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)

@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from ..chain import ChainStep
 from .rbm import RBM, sample_bernoulli
 
 
@@ -112,8 +113,6 @@ class DBM(nn.Module):
 
 def dbm_gibbs_chain(model: DBM, x0, steps: int, generator=None, mask=None, beta0: float = 1.0):
     """Gibbs chain for the canvas/gallery, yielding p(v | h1) each sweep (see gibbs.gibbs_chain)."""
-    from ..chain import ChainStep
-
     shape = x0.shape
     v0 = model.flat(x0).float()
     v = sample_bernoulli(v0.clamp(0, 1), generator)

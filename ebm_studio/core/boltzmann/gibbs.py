@@ -14,7 +14,19 @@ from typing import Iterator
 import torch
 
 from ..chain import ChainStep
+from .dbm import DBM, dbm_gibbs_chain
 from .rbm import sample_bernoulli
+
+
+def gibbs_sample_chain(model, cfg, x0: torch.Tensor, steps: int | None = None, mask: torch.Tensor | None = None,
+                       generator: torch.Generator | None = None, settings=None, compile=None) -> Iterator[ChainStep]:
+    """The Boltzmann families' sampler: ``steps`` Gibbs sweeps (default: the run's), annealed from
+    ``sampler.beta0``; a deep Boltzmann machine sweeps all its layers. Live ``settings`` and
+    ``compile`` are the Langevin sampler's and do not apply."""
+    s = cfg.sampler
+    n = s.total_steps() if steps is None else steps
+    chain = dbm_gibbs_chain if isinstance(model, DBM) else gibbs_chain
+    return chain(model, x0, n, generator=generator, mask=mask, beta0=s.beta0)
 
 
 def gibbs_chain(model, x0: torch.Tensor, steps: int, generator: torch.Generator | None = None,

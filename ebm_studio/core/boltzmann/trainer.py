@@ -28,7 +28,17 @@ import torch
 
 from ..trainer import StepTrainer
 from .dbm import DBM
+from .gibbs import gibbs_sample_chain
 from .rbm import RBM, sample_bernoulli
+
+
+def build_boltzmann(cfg) -> RBM | DBM:
+    """The Boltzmann machine a run's config describes: an RBM (Gaussian hidden units for the
+    "Hopfield" family) of ``hidden[0]`` units, or a two-layer DBM."""
+    m = cfg.model
+    if m.family == "dbm":
+        return DBM(784, (m.hidden[0], m.hidden[1] if len(m.hidden) > 1 else m.hidden[0]))
+    return RBM(784, m.hidden[0], hidden="gaussian" if m.family == "hopfield" else "bernoulli")
 
 
 def binarize(x: torch.Tensor, mode: str, generator=None) -> torch.Tensor:
@@ -39,6 +49,8 @@ def binarize(x: torch.Tensor, mode: str, generator=None) -> torch.Tensor:
 
 
 class BoltzmannTrainer(StepTrainer):
+    build_model = staticmethod(build_boltzmann)
+
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
         self.base_lr = self.cfg.train.lr
@@ -264,10 +276,8 @@ class BoltzmannTrainer(StepTrainer):
             self._pretrain = []
 
     def sample(self, n: int, steps: int | None = None, x0=None, **_) -> torch.Tensor:
-        from ..families import sample_chain
-
         x0 = torch.rand((n, 1, 28, 28), generator=self.generator, device=self.device) if x0 is None else x0
         last = None
-        for last in sample_chain(self.model, self.cfg, x0, steps=steps, generator=self.generator):
+        for last in gibbs_sample_chain(self.model, self.cfg, x0, steps=steps, generator=self.generator):
             pass
         return last.x.detach()

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...controller.family_view import family_traits
 from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
+from ...core.families import family
 from ...core.playback import ChainPlayer, PlaybackSettings
 from .controls import STRIP_COLS, build_playback, build_tools, build_views
 from .draw_surface import DrawSurface
@@ -131,13 +131,13 @@ class CanvasPanel(QWidget):
             else:
                 self.step_size.set_value(sc.step_size)
                 self.noise.set_value(sc.noise)
-            traits = family_traits(cfg.model.family)
+            traits = family(cfg.model.family)
             langevin = traits.langevin
             self.anneal.setEnabled(langevin and annealed)
             self.anneal.setChecked(langevin and annealed)
             self.anneal_from.setEnabled(langevin and annealed)
             self._anneal_toggled(self.anneal.isChecked())
-            self.plot.setLabel("bottom", traits.step_word)
+            self.plot.setLabel("bottom", traits.step_label.capitalize())
             self.progress.setMaximum(max(1, int(self.total.value() or 1)))
         self._update_energy_readout()
         self._update_buttons()
@@ -147,7 +147,7 @@ class CanvasPanel(QWidget):
     def set_guide(self, guide) -> None:
         """The class guide of the model shown (None: steering unavailable)."""
         self.guide = guide
-        usable = guide is not None and self.cfg is not None and family_traits(self.cfg.model.family).guidable
+        usable = guide is not None and self.cfg is not None and family(self.cfg.model.family).guidable
         self.steer.setEnabled(usable)
         self.steer_weight.setEnabled(usable)
         if not usable:
@@ -163,7 +163,7 @@ class CanvasPanel(QWidget):
         digit = self.steer.currentData()
         if digit is None or self.guide is None:
             return self.model
-        from ...core.guidance import GuidedEnergy
+        from ...core.conv.guidance import GuidedEnergy
 
         weight = self.steer_weight.value()
         return GuidedEnergy(self.model, self.guide, digit, weight if weight is not None else 1.0)
@@ -240,7 +240,7 @@ class CanvasPanel(QWidget):
     def _anneal_toggled(self, on: bool) -> None:
         on = on and self.anneal.isEnabled()
         self.anneal_from.setEnabled(on)
-        langevin = self.cfg is not None and family_traits(self.cfg.model.family).langevin
+        langevin = self.cfg is not None and family(self.cfg.model.family).langevin
         self.step_size.setEnabled(not on and langevin)
         self.noise.setEnabled(not on and langevin)
         self.player = None
@@ -453,7 +453,7 @@ class CanvasPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has_model = self.model is not None
-        chainless = has_model and self.cfg is not None and not family_traits(self.cfg.model.family).has_chain
+        chainless = has_model and self.cfg is not None and not family(self.cfg.model.family).has_chain
         for b, tip in ((self.play_btn, "Run the chains at the chosen speed (pause any time)"),
                        (self.step_btn, "Advance every chain by exactly one sampler step")):
             b.setEnabled(has_model and not chainless)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...controller.family_view import family_traits
+from ...core.families import family
 from ...core.landscape import energy_at, is_blank, rank_energies
 
 
@@ -38,7 +38,7 @@ def energy_readout(panel) -> str:
             f"at that σ")
 
 def level_text(panel, sigma) -> str:
-    if panel.cfg is None or not family_traits(panel.cfg.model.family).langevin:
+    if panel.cfg is None or not family(panel.cfg.model.family).langevin:
         return ""
     if sigma is None:
         sigma = float(getattr(panel.model, "sigma_default", panel.cfg.sampler.sigma_min))

@@ -41,10 +41,13 @@ import math
 
 import torch
 
+from ..precision import autocast, autocast_dtype
+from ..trainer import StepTrainer
 from .chain_pool import ChainPool
-from .langevin import takes_sigma
-from .precision import autocast, autocast_dtype
-from .trainer import StepTrainer
+from .energy import build_conv_energy
+from .gradient import takes_sigma
+from .langevin import uniform_noise
+from .sampler import gaussian_prior_of, langevin_sample_chain
 
 
 class DSMTrainer(StepTrainer):
@@ -55,6 +58,8 @@ class DSMTrainer(StepTrainer):
     returns, so checkpoints, the gallery and the canvas use it; the raw weights travel in the
     trainer state so training resumes exactly.
     """
+
+    build_model = staticmethod(build_conv_energy)
 
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
@@ -75,8 +80,6 @@ class DSMTrainer(StepTrainer):
 
     def _chain_pool(self) -> ChainPool:
         if self.pool is None:
-            from .families import gaussian_prior_of
-
             s = self.cfg.sampler
             prior = gaussian_prior_of(self.model)
             use_prior = s.start == "prior" and prior is not None
@@ -192,12 +195,9 @@ class DSMTrainer(StepTrainer):
         return gap.mean(), float(e_pos.detach().mean()), float(e_neg.detach().mean())
 
     def sample(self, n: int, steps: int | None = None, x0: torch.Tensor | None = None, **overrides) -> torch.Tensor:
-        from .families import sample_chain
-        from .langevin import uniform_noise
-
         x0 = uniform_noise(n, self.generator, self.device) if x0 is None else x0.to(self.device)
         last = None
-        for last in sample_chain(self.export_model(), self.cfg, x0, steps=steps, generator=self.generator):
+        for last in langevin_sample_chain(self.export_model(), self.cfg, x0, steps=steps, generator=self.generator):
             pass
         return last.x.detach()
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .precision import autocast
+from .gradient import energy_and_grad
+from .schedules import ancestral_step, corrector_step, sigma_ladder
 
 
 class ChainPool:
-    """``size`` chains of the ancestral predictor-corrector sampler (:func:`langevin.ancestral_schedule`)."""
+    """``size`` chains of the ancestral predictor-corrector sampler (:func:`schedules.ancestral_schedule`)."""
 
     KEEP_FINISHED = 64  # the latest finished samples kept for a gallery
 
@@ -32,7 +33,7 @@ class ChainPool:
                  precision: torch.dtype | None = None, levels_per_step: int = 2):
         """``start_fn(n)`` returns n starting images (before the sampler's first noise of sigma_max)."""
         self.levels = max(1, int(levels))
-        ladder = [sigma_max * (sigma_min / sigma_max) ** (i / max(1, self.levels - 1)) for i in range(self.levels)]
+        ladder = sigma_ladder(sigma_max, sigma_min, self.levels)
         self.sigmas = torch.tensor(ladder, device=device)
         self.next_sigmas = torch.tensor(ladder[1:] + [0.0], device=device)
         self.sigma_max = float(sigma_max)
@@ -56,10 +57,7 @@ class ChainPool:
         return x0 + self.sigma_max * torch.randn(x0.shape, generator=self.generator, device=self.device)
 
     def _grad(self, model: nn.Module, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        with torch.enable_grad(), autocast(self.device, self.precision):
-            x = x.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(model(x, sigma).sum(), x)
-        return g.float()
+        return energy_and_grad(model, x, sigma, self.precision)[1]
 
     def _noise(self, like: torch.Tensor) -> torch.Tensor:
         return torch.randn(like.shape, generator=self.generator, device=self.device)
@@ -79,11 +77,11 @@ class ChainPool:
         x, lv = self.x[idx], self.level[idx]
         s = self.sigmas[lv].view(-1, 1, 1, 1)
         nxt = self.next_sigmas[lv].view(-1, 1, 1, 1)
-        for _ in range(self.corrector):  # Langevin at this level, step a = 2 (snr s)^2 (see ancestral_schedule)
-            a = 2.0 * (self.snr * s) ** 2
-            x = x - (a / s) * self._grad(model, x, s.view(-1)) + (2.0 * a).sqrt() * self._noise(x)
-        d = s * s - nxt * nxt  # the ancestral step to the next level (Tweedie's denoising at the last)
-        x = x - (d / s) * self._grad(model, x, s.view(-1)) + nxt * d.sqrt() / s * self._noise(x)
+        for _ in range(self.corrector):  # Langevin at this level (schedules.corrector_step)
+            step, noise = corrector_step(s, self.snr)
+            x = x - step * self._grad(model, x, s.view(-1)) + noise * self._noise(x)
+        step, noise = ancestral_step(s, nxt)  # to the next level (Tweedie's denoising at the last)
+        x = x - step * self._grad(model, x, s.view(-1)) + noise * self._noise(x)
         lv = lv + 1
         done = lv >= self.levels
         if done.any():

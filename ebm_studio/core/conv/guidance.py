@@ -26,10 +26,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import CheckpointError
+from ..tensor_files import load_tensors, save_tensors
 from .energy import ConvEnergy, per_image_sigma
-from .errors import CheckpointError
-from .langevin import takes_sigma
-from .tensor_files import load_tensors, save_tensors
+from .gradient import takes_sigma
 
 GUIDE_FILE = "guide.safetensors"
 

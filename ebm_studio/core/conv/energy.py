@@ -9,7 +9,7 @@ Noise-conditional energies (``noise_conditional=True``) are told the noise level
 input channel and a FiLM scale/shift of every hidden layer from a sinusoidal sigma embedding, as
 score networks are conditioned (Song & Ermon 2019; Ho et al. 2020). With ``gaussian_prior=True``
 the exact energy of a Gaussian fit of the data at that noise level is added, so the net learns a
-residual (see :mod:`gaussian_prior`; with ``prior_components`` > 1 a Gaussian mixture,
+residual (see :mod:`.gaussian_prior`; with ``prior_components`` > 1 a Gaussian mixture,
 :mod:`mixture_prior`). The blind alternative, E(x)/sigma (NCSNv2), must guess
 sigma from the image and denoises badly at large sigma, where a digit's global shape is decided.
 
@@ -23,10 +23,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..config import RunConfig
 from .gaussian_prior import GaussianPrior
 from .mixture_prior import MixturePrior
 
-ACTIVATIONS = {
+ACTIVATIONS = {  # the config's choices (config.ACTIVATIONS), as modules
     "swish": nn.SiLU,
     "silu": nn.SiLU,
     "softplus": nn.Softplus,
@@ -34,6 +35,17 @@ ACTIVATIONS = {
     "gelu": nn.GELU,
     "tanh": nn.Tanh,
 }
+
+
+def build_conv_energy(cfg: RunConfig) -> "ConvEnergy":
+    """The conv energy a run's config describes. Noise levels only exist for score matching
+    (``train.objective = "dsm"``): contrastive divergence trains a plain E(x)."""
+    m = cfg.model
+    dsm = cfg.train.objective == "dsm"
+    return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm,
+                      noise_conditional=m.noise_conditional and dsm, gaussian_prior=m.gaussian_prior and dsm,
+                      prior_components=m.prior_components, prior_rank=m.prior_rank,
+                      sigma_default=cfg.sampler.sigma_min)
 
 
 class ConvEnergy(nn.Module):

@@ -23,7 +23,7 @@ from typing import Callable
 
 import torch
 
-from .precision import autocast
+from .gradient import energy_and_grad
 
 AUTO_MIN_IMAGE_STEPS = 200_000  # ~30 s of eager bf16 sampling here: a cold compile is repaid by ~x1.6
 
@@ -31,14 +31,10 @@ _CACHE: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDict
 
 
 def _make(model: torch.nn.Module, precision: torch.dtype | None) -> Callable:
-    def energy_and_grad(x: torch.Tensor, sigma: torch.Tensor):
-        with torch.enable_grad(), autocast(x.device, precision):
-            x = x.detach().requires_grad_(True)
-            e = model(x, sigma)
-            (g,) = torch.autograd.grad(e.sum(), x)
-        return e.detach().float(), g.float()
+    def model_energy_and_grad(x: torch.Tensor, sigma: torch.Tensor):
+        return energy_and_grad(model, x, sigma, precision)
 
-    return torch.compile(energy_and_grad, dynamic=False)
+    return torch.compile(model_energy_and_grad, dynamic=False)
 
 
 def compile_batch_job(setting: str, images: int, steps: int, device: torch.device | str = "cpu") -> bool:

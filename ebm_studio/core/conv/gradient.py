@@ -1,0 +1,33 @@
+"""The energy of a batch of images and its input gradient: what every conv sampler steps on.
+
+Langevin chains, the compiled step and the chain pool of contrastive refinement all need E(x) and
+dE/dx without building a graph for the model's parameters; this is that one function.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..precision import autocast
+
+EnergyFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def takes_sigma(energy_fn) -> bool:
+    """Whether ``energy_fn(x, sigma)`` depends on the noise level (a noise-conditional energy)."""
+    return bool(getattr(energy_fn, "uses_sigma", False))
+
+
+def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor, sigma=None,
+                    precision: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """E(x) per image and dE/dx, without building a graph for the model's parameters. ``sigma`` is
+    the noise level (a number or a tensor of one per image) for a noise-conditional energy (ignored
+    by others); ``precision`` an autocast dtype for the network's arithmetic (the results are
+    float32 either way)."""
+    with torch.enable_grad(), autocast(x.device, precision):
+        x = x.detach().requires_grad_(True)
+        e = energy_fn(x, sigma) if sigma is not None and takes_sigma(energy_fn) else energy_fn(x)
+        (g,) = torch.autograd.grad(e.sum(), x)
+    return e.detach().float(), g.to(x.dtype)
