@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import EbmStudioError
+from ..core.session import transfer_config
 from .events import Event
 from .jobs import JobList
 
@@ -213,8 +214,6 @@ class StudioController:
                 return StartPlan("continue", run_dir=Path(self.session.run_dir), note="continuing this run")
             return StartPlan("continue", run_dir=self.shown.path, note=f"continuing run {self.shown.path}")
         if mode == "fine-tune":
-            from ..core.session import transfer_config
-
             cfg = transfer_config(self.shown.cfg, panel_cfg)
             return StartPlan("fine-tune", cfg=cfg, source_model=self.shown.model,
                              note="fine-tuning the model shown")
