@@ -1,88 +1,131 @@
-"""Regenerate the README screenshots offscreen: the studio mid-training and the canvas mid-chain.
+"""Screenshots of the WHOLE studio window in a real X server, as a person sees it.
 
-    QT_QPA_PLATFORM=offscreen python scripts/make_screenshots.py RUN_DIR [--train-seconds 8]
+    python scripts/make_screenshots.py [--sizes 1366x768 1920x1080] [--out docs/screenshots]
 
-RUN_DIR is a run to continue (its metrics fill the charts), e.g. a copy of the pretrained model's
-run directory. Writes docs/screenshots/studio.png and docs/screenshots/canvas.png.
+For each screen size it starts Xvfb with the openbox window manager, opens the studio
+maximised (the shipped model shown), and for each scene (the window as opened, mid-training,
+the canvas mid-chain, an RBM opened) waits until the scene is on screen, grabs the whole
+screen with ImageMagick's ``import -window root`` and closes the window with Ctrl+Q through
+``xdotool``. Training is started by pressing Ctrl+R through ``xdotool`` too. Writes
+``OUT/<scene>-<W>x<H>.png``; look at every one before using it (a screen is black for its first
+seconds). Needs Xvfb, openbox, xdotool and imagemagick.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[1]
+SCENES = ("opened", "training", "canvas", "rbm")
 
 
-def pump(app, seconds: float, until=None) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and not (until and until()):
-        app.processEvents()
-        time.sleep(0.01)
+# --- inside the X server: the studio, put into a scene ---------------------------------------------
+def run_scene(scene: str) -> int:
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ebm_studio.gui.main_window import MainWindow, run_until_closed
+
+    app = QApplication(sys.argv[:1])
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, restore_state=False, confirm_close=lambda: "discard")
+    win.training.budget_kind.setCurrentText("minutes")
+    win.training.budget_value.setText("5")
+    win.showMaximized()
+    state = {"t0": time.monotonic(), "ready": False}
+
+    def ready():
+        if not state["ready"]:
+            state["ready"] = True
+            print("READY", flush=True)
+
+    def setup():
+        if scene == "rbm":
+            win.open_path("pretrained:rbm")
+        elif scene == "canvas":
+            win.canvas_dock.raise_()
+            win.canvas.seed_noisy_mnist()
+            win.canvas.speed.setValue(100)
+            win.canvas.play()
+
+    def poll():
+        elapsed = time.monotonic() - state["t0"]
+        if scene in ("opened", "rbm") and elapsed > 4:
+            ready()
+        elif scene == "training" and win.charts.n_points > 40 and elapsed > 6:
+            ready()
+        elif scene == "canvas" and win.canvas.player is not None and win.canvas.player.step_index >= 120:
+            win.canvas.pause()
+            ready()
+        if scene == "training" and elapsed > 60:
+            ready()  # whatever is on screen by then
+
+    QTimer.singleShot(1500, setup)
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(200)
+    run_until_closed(app)
+    return 0
+
+
+# --- outside: the X server, the window manager, the keys and the grab ------------------------------
+def grab(scene: str, size: str, out: Path, display: str) -> Path:
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
+           "EBM_STUDIO_RUNS_DIR": tempfile.mkdtemp(prefix="ebm-shots-")}
+    proc = subprocess.Popen([sys.executable, __file__, "--scene", scene], stdout=subprocess.PIPE, text=True, env=env,
+                            cwd=ROOT)
+    try:
+        if scene == "training":
+            time.sleep(6)
+            subprocess.run(["xdotool", "search", "--sync", "--name", "EBM Studio", "windowactivate", "--sync"],
+                           env=env, check=False, timeout=20)
+            subprocess.run(["xdotool", "key", "ctrl+r"], env=env, check=True)  # Start, as a user would
+        for line in proc.stdout:
+            if line.startswith("READY"):
+                break
+        time.sleep(1.0)
+        path = out / f"{scene}-{size}.png"
+        subprocess.run(["import", "-window", "root", str(path)], env=env, check=True)
+        subprocess.run(["xdotool", "key", "ctrl+q"], env=env, check=False)
+        proc.wait(timeout=20)
+        return path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("run")
-    ap.add_argument("--train-seconds", type=float, default=8.0)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=["1366x768", "1920x1080"])
+    ap.add_argument("--scenes", nargs="+", default=list(SCENES), choices=SCENES)
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    ap.add_argument("--scene", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from ebm_studio.gui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    tmp = Path(tempfile.mkdtemp())
-    run = tmp / "run"
-    shutil.copytree(args.run, run)
-    os.environ["EBM_STUDIO_RUNS_DIR"] = str(tmp / "runs")
-    win = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), load_pretrained=False,
-                     restore_state=False, confirm_close=lambda: "discard")
-    win.resize(1500, 950)
-    win.show()
-    win.open_path(str(run))
-    win.training.budget_kind.setCurrentText("unlimited")
-    win.start()
-    pump(app, args.train_seconds)
-    win.toggle_pause()
-    pump(app, 10, until=lambda: win.state == "paused")
-    win.samples.n.set_value(64)
-    win.samples.steps.set_value(win.model_cfg.sampler.total_steps())
-    win.samples.generate()
-    pump(app, 120, until=lambda: win.samples.source.startswith("64 samples"))
-    win.samples.evaluate()
-    pump(app, 60, until=lambda: bool(win.samples.report.text()))
-    pump(app, 1.0)  # let the layout take the report's new height before the grab
-    OUT.mkdir(parents=True, exist_ok=True)
-    win.grab().save(str(OUT / "studio.png"))
-
-    canvas = win.canvas
-    win.canvas_dock.raise_()
-    canvas.surface.clear()
-    for t in range(40):  # a hand-drawn "7": a top bar and a slanted stem
-        canvas.surface.paint_at(7, 8 + t * 0.3)
-    for t in range(40):
-        canvas.surface.paint_at(7 + t * 0.42, 19.5 - t * 0.2)
-    canvas.surface.changed.emit()
-    canvas.anneal_from.set_value(0.2)
-    canvas.total.set_value(60)
-    canvas.every.setValue(5)
-    canvas.chains.setValue(8)
-    for _ in range(45):
-        canvas.step()
-    canvas.resize(1100, 620)
-    canvas.grab().save(str(OUT / "canvas.png"))
-    win.stop()
-    win.close()
-    print(f"wrote {OUT / 'studio.png'} and {OUT / 'canvas.png'}")
+    if args.scene:
+        return run_scene(args.scene)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for n, size in enumerate(args.sizes):
+        display = f":{91 + n}"
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24", "-nolisten", "tcp"])
+        time.sleep(1.5)
+        wm = subprocess.Popen(["openbox"], env={**os.environ, "DISPLAY": display}, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        try:
+            for scene in args.scenes:
+                print("wrote", grab(scene, size, args.out, display), flush=True)
+        finally:
+            wm.terminate()
+            xvfb.terminate()
+            wm.wait(5)
+            xvfb.wait(5)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -420,19 +420,27 @@ def test_switch_to_rbm_family_and_train(window, qtbot):
 
 def test_pretrained_model_is_loaded_at_start(qtbot, tmp_path, monkeypatch):
     import ebm_studio.gui.main_window as mw
+    import ebm_studio.gui.window_files as wf
     from ebm_studio.core.checkpoint import load_run, save_run
     from ebm_studio.core.families import build_model
 
     cfg = RunConfig().with_overrides(**{"model.width": 4, "train.lr": 0.0007})
     save_run(tmp_path / "pre", build_model(cfg), cfg)
     monkeypatch.setattr(mw, "available_pretrained", lambda: ["conv"])
-    monkeypatch.setattr(mw, "open_model", lambda spec: load_run(tmp_path / "pre"))
+    monkeypatch.setattr(wf, "available_pretrained", lambda: ["conv"])
+    monkeypatch.setattr(wf, "open_model", lambda spec: load_run(tmp_path / "pre"))
     monkeypatch.setenv("EBM_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
     w = mw.MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), restore_state=False)
     qtbot.addWidget(w)
     assert w.model is not None and w.samples.model is w.model
     assert getattr(w.canvas, "model", w.model) is w.model  # the canvas got it too
-    assert w.training.lr.value() == 0.0007  # the panel shows the model's recipe
+    # the README's default: with the shipped model shown, Start trains a new run of the default recipe
+    assert w.training.lr.value() == RunConfig().train.lr and w.training.width.value() == RunConfig().model.width
+    assert w.controller.start_plan(w.training.config()).mode == "new"
+    assert w.training.start_mode.currentData() == "new" and "new" in w.training.start_note.text()
+    w.controller.set_start_mode("fine-tune")  # only when chosen explicitly: the model's own recipe
+    assert w.controller.start_plan(w.training.config()).cfg.train.objective == cfg.train.objective
+    assert w.controller.start_plan(w.training.config()).cfg.model == cfg.model
     assert w.samples.generate_btn.isEnabled()
     w.close()
 
@@ -592,7 +600,8 @@ def test_few_shot_from_drawings_fine_tunes_the_model_shown(window, qtbot, tmp_pa
     folder = window.examples_dir
     assert sorted(p.name for p in folder.glob("*.png")) == [f"9_drawing-00{i}.png" for i in (1, 2, 3)]
     assert t.data_source == str(folder)
-    t.fine_tune.setChecked(True)
+    window.controller.set_start_mode("fine-tune")  # chosen explicitly, as with the panel's "Start does" box
+    assert t.start_mode.currentData() == "fine-tune"
     t.lr.set_value(1e-7)  # so the tuned weights stay next to where they started
     t.budget_kind.setCurrentText("steps")
     t.budget_value.setText("2")
@@ -610,7 +619,7 @@ def test_few_shot_from_drawings_fine_tunes_the_model_shown(window, qtbot, tmp_pa
 
 
 def test_fine_tune_without_a_model_is_a_message(window):
-    window.training.fine_tune.setChecked(True)
+    window.controller.set_start_mode("fine-tune")
     window.set_current_model(None, None)
     errors = []
     window.show_error = errors.append

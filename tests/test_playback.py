@@ -128,4 +128,7 @@ def test_energy_percentile_ranks_against_test_digits():
     assert pct[0] == 100.0 and pct[1] == 0.0
     mid = energy_percentile(model, [np.full((28, 28), 0.0, np.float32), np.full((28, 28), 0.5, np.float32)],
                             n_reference=200)
-    assert mid[0] > mid[1]  # a blank image is closer to the bar than a grey one
+    # a blank image is closer to the bar than a grey one, but it is no digit: never ranked digit-like
+    assert mid[0] == 0.0 and model(torch.zeros(1, 1, 28, 28)).item() < model(torch.full((1, 1, 28, 28), 0.5)).item()
+    faint = energy_percentile(model, np.stack([best, 0.5 * best + 0.5 * worst]), n_reference=200)
+    assert faint[0] >= faint[1]  # the ranking still follows the energy for images with ink

@@ -108,7 +108,8 @@ def load_run(path: str | os.PathLike, device: torch.device | str = "cpu",
     """
     weights_path, config_path = resolve_run_paths(path)
     if not config_path.exists():
-        raise CheckpointError(f"{config_path}: missing config next to the weights")
+        raise CheckpointError(f"{weights_path}: no {CONFIG_FILE} beside it, so the model cannot be rebuilt "
+                              f"(a checkpoint needs the config.toml saved with it)")
     clean_stale_temps(weights_path.parent, RUN_FILES)
     try:
         cfg = load_config(config_path)

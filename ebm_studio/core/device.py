@@ -57,7 +57,8 @@ def describe_device(dev: torch.device) -> str:
             return f"cuda ({torch.cuda.get_device_name(dev)})"
         except Exception:
             return "cuda"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"cpu ({n} thread{'' if n == 1 else 's'})"
 
 
 def configure_threads(for_gui_worker: bool = False) -> int:

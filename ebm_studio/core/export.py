@@ -85,32 +85,45 @@ def save_grid_png(path: str | os.PathLike, images, rows: int | None = None, cols
     ``labels`` (one per image) are drawn under each cell and ``title`` above the grid, e.g. the
     model and sampler settings, so an exported figure documents itself.
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     grid = tile_grid(images, rows, cols, pad=pad, scale=scale)
     img = _to_pil(grid).convert("RGB")
     if labels is not None or title:
-        n = as_numpy_images(images).shape[0]
+        arr = as_numpy_images(images)
+        n, h, w = arr.shape
         r, c = grid_shape(n, rows, cols)
-        cell_h, cell_w = (28 + pad) * scale, (28 + pad) * scale
-        label_h = 12 if labels is not None else 0
-        title_h = 16 if title else 0
-        canvas = Image.new("RGB", (img.width, img.height + r * label_h + title_h), (20, 20, 20))
+        p = pad * scale
+        label_h = 13 if labels is not None else 0
+        font = ImageFont.load_default(size=11)  # a TrueType font with Pillow >= 10.1 (not the 6 px bitmap)
+        lines = _wrap(title, font, img.width - 8) if title else []
+        title_h = 14 * len(lines) + 4 if lines else 0
+        canvas = Image.new("RGB", (img.width, title_h + p + r * (h * scale + p + label_h)), (64, 64, 64))
         draw = ImageDraw.Draw(canvas)
         if title:
-            draw.text((4, 2), title, fill=(230, 230, 230))
-        for i in range(min(n, r * c)):
+            draw.rectangle((0, 0, canvas.width, title_h - 1), fill=(20, 20, 20))
+            for k, line in enumerate(lines):
+                draw.text((4, 2 + 14 * k), line, fill=(230, 230, 230), font=font)
+        for i in range(min(n, r * c)):  # each row: the images, then a strip of their labels below them
             row, col = divmod(i, c)
-            tile = img.crop((col * cell_w, row * cell_h, col * cell_w + cell_w + pad * scale,
-                             row * cell_h + cell_h + pad * scale))
-            y = title_h + row * (cell_h + label_h)
-            canvas.paste(tile, (col * cell_w, y))
+            x, y = p + col * (w * scale + p), title_h + p + row * (h * scale + p + label_h)
+            canvas.paste(_to_pil(np.kron(arr[i], np.ones((scale, scale), np.float32))).convert("RGB"), (x, y))
             if labels is not None and i < len(labels):
-                draw.text((col * cell_w + pad * scale + 1, y + cell_h + pad * scale - 2), str(labels[i])[:8],
-                          fill=(255, 210, 80))
+                draw.text((x + 1, y + h * scale), str(labels[i])[:8], fill=(255, 210, 80), font=font)
         img = canvas
     atomic_write_with(path, lambda tmp: img.save(tmp, format="PNG"))
     return img.size
+
+
+def _wrap(text: str, font, width: int) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` pixels in ``font``."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and font.getlength(lines[-1] + " " + word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def save_strip_png(path: str | os.PathLike, frames, scale: int = 2) -> tuple[int, int]:

@@ -117,9 +117,15 @@ class ChainPlayer:
         self._chain = sample_chain(self.model, self.cfg, x0, steps=1 << 60, mask=mask, generator=self.generator,
                                    settings=self._sampler_settings)
         self.energies: list[np.ndarray] = []
+        self.sigmas: list[float | None] = []  # the noise level each energy was evaluated at (None: default)
         self.frames: list[np.ndarray] = []
         self.step_index = 0
+        self.sigmas.append(self._step_sigma())
         self._absorb(next(self._chain))
+
+    def _step_sigma(self) -> float | None:
+        """The noise level the next step's energy is evaluated at (the settings the chain will read)."""
+        return self._sampler_settings().sigma
 
     def _absorb(self, st: ChainStep) -> None:
         self.current = st.x[:, 0].detach().float().cpu().numpy().copy()
@@ -137,10 +143,16 @@ class ChainPlayer:
         """Advance one sampler step; False (and nothing happens) once total_steps is reached."""
         if self.done:
             return False
+        self.sigmas.append(self._step_sigma())
         self._absorb(next(self._chain))
         if self.done and self.step_index % max(1, self.settings.record_every) != 0:
             self.frames.append(self.current.copy())
         return True
+
+    @property
+    def current_sigma(self) -> float | None:
+        """The noise level of the latest energies (None: the model's default, its finest level)."""
+        return self.sigmas[-1] if self.sigmas else None
 
     def energy_trace(self) -> np.ndarray:
         """(steps + 1, n_chains) energies, the initial state first."""

@@ -15,20 +15,12 @@ import io
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QGraphicsItem,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..core.atomic import atomic_write_text
 from ..core.families import family
+from .elided_label import ElidedLabel
 
 SERIES = ["loss", "grad_norm", "e_data", "e_samples"]
 COLORS = {"loss": "#1f77b4", "grad_norm": "#9467bd", "e_data": "#2ca02c", "e_samples": "#d62728"}
@@ -141,15 +133,16 @@ class ChartsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
-        self.glw.setMinimumSize(320, 360)
+        self.glw.setMinimumSize(280, 300)
         layout.addWidget(self.glw, 1)
-        self.readout = QLabel(IDLE_HINT)
+        self.readout = ElidedLabel(IDLE_HINT)  # never widens the window, however long the values
         self.readout.setStyleSheet("color: #555;")
+        layout.addWidget(self.readout)
         bar = QHBoxLayout()
         self.smooth = QCheckBox("smooth")
         self.smooth.setChecked(True)
         self.smooth.setToolTip(f"Draw a trend line (exponential moving average, weight {SMOOTHING}) over the "
-                               "raw values")
+                               f"raw values")
         self.smooth.toggled.connect(self._smooth_toggled)
         self.log_y = QCheckBox("log ‖∇θ‖")
         self.log_y.setToolTip("Logarithmic scale for the gradient-norm chart")
@@ -157,7 +150,7 @@ class ChartsPanel(QWidget):
         export = QPushButton("Export CSV…")
         export.setToolTip("Save every charted value (step, loss, gradient norm, energies) as CSV")
         export.clicked.connect(self.export_csv_dialog)
-        bar.addWidget(self.readout, 1)
+        bar.addStretch(1)
         bar.addWidget(self.smooth)
         bar.addWidget(self.log_y)
         bar.addWidget(export)
@@ -207,6 +200,7 @@ class ChartsPanel(QWidget):
         self._redraw_timer.setInterval(REDRAW_MS)
         self._redraw_timer.timeout.connect(self._redraw)
         self._proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+        self.glw.viewport().installEventFilter(self)  # the crosshair goes when the mouse leaves
         self._smooth_toggled(True)
 
     def _plot(self, ylabel: str):
@@ -315,6 +309,10 @@ class ChartsPanel(QWidget):
             line.hide()
         self.readout.setText(IDLE_HINT)
         self._follow_x, self._x_max = True, 0.0
+        self.plots[0].setXRange(0, 10, padding=0.02)  # an empty chart keeps no axes of the previous run
+        for p in self.plots:
+            p.setYRange(0, 1, padding=0.05)
+            p.enableAutoRange(y=True)
         self._redraw()
 
     @property
@@ -337,6 +335,18 @@ class ChartsPanel(QWidget):
                 x = p.vb.mapSceneToView(pos).x()
                 self.show_readout(x)
                 return
+        self.hide_readout()
+
+    def hide_readout(self) -> None:
+        """The mouse left the charts: no frozen crosshair, the hint again."""
+        for line in self._vlines:
+            line.hide()
+        self.readout.setText(HOVER_HINT if self.steps.n else IDLE_HINT)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Leave:
+            self.hide_readout()
+        return False
 
     def show_readout(self, x: float) -> str:
         """Move the crosshair to the recorded step nearest ``x`` and describe its values."""

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ..core.export import tile_grid
+from .elided_label import ElidedLabel
 
 
 class ReceptiveFieldView(QWidget):
@@ -24,7 +25,7 @@ class ReceptiveFieldView(QWidget):
         self.count.setValue(64)
         self.count.valueChanged.connect(lambda *_: self._redraw())
         row.addWidget(self.count)
-        self.range_label = QLabel("")
+        self.range_label = ElidedLabel("")
         row.addWidget(self.range_label, 1)
         layout.addLayout(row)
         self.view = pg.ImageView()

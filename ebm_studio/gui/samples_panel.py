@@ -1,6 +1,16 @@
-"""The Samples panel: live negatives during training, fresh samples from noise, export, evaluation."""
+"""The Samples panel: the model's samples (the shipped ones at start, fresh ones from noise on
+Generate), the training run's live view, export, evaluation, Boltzmann reconstructions.
+
+What is on screen is the controller's :class:`~ebm_studio.controller.SampleSet`; the caption
+says what those images are. Generate, Evaluate and Reconstruct are jobs with progress and Cancel
+(the controller's job list). Evaluate only ever scores samples drawn by the model's own sampler:
+when the view shows something else (the live view of a DSM run is denoised training digits),
+it draws the model's samples first and scores those.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,38 +21,75 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from ..controller import SampleSet, StudioController
 from ..core.export import save_grid_png
 from ..core.families import family
 from .fields import NumberField
 from .image_grid import ImageGrid
 from .tasks import run_job
 
+TILE, PAD = 28, 2
 
-def generate_samples(model, cfg, n: int, steps: int, seed: int) -> np.ndarray:
-    """Fresh samples from uniform noise with the model's own sampler (runs in a worker thread)."""
-    from ..core.families import sample_chain
 
+def generate_samples(model, cfg, n: int, steps: int, seed: int, job=None) -> np.ndarray:
+    """Fresh samples from uniform noise with the model's own sampler (a worker-thread job): the
+    quality meter's own batch draw when ``steps`` is the model's chain length, else a chain of
+    ``steps``. Progress goes to ``job``; Cancel stops it within one sampler step."""
+    from ..controller.jobs import Job
+    from ..core.families import draw_from_noise_steps, sample_chain
+
+    job = job or Job("generate")
+    if steps == cfg.sampler.total_steps():
+        x = job.drive(draw_from_noise_steps(model, cfg, n, seed=seed, batch=max(1, n)))
+        return x[:, 0].detach().float().cpu().numpy().copy()
     g = torch.Generator().manual_seed(seed)
     x0 = torch.rand((n, 1, 28, 28), generator=g)
     last = None
-    for last in sample_chain(model, cfg, x0, steps=steps, generator=g):
-        pass
+    chain = sample_chain(model, cfg, x0, steps=steps, generator=g)
+    try:
+        for last in chain:
+            job.advance(last.step, max(1, steps))
+            job.check()
+    finally:
+        chain.close()
     return last.x[:, 0].detach().float().cpu().numpy().copy()
 
 
-def reconstruction_grid(model, seed: int, n: int = 8):
+def read_grid_png(path: str | Path, tile: int = TILE, pad: int = PAD) -> np.ndarray:
+    """The (N, 28, 28) images of a sample grid written by ``save_grid_png`` (square cells, any
+    whole pixel scale, no title): how the shipped model's samples.png becomes samples again."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+    h, w = arr.shape
+    for scale in range(1, 9):
+        cols, rest = divmod(w // scale - pad, tile + pad) if w % scale == 0 else (0, 1)
+        rows, rest_h = divmod(h // scale - pad, tile + pad) if h % scale == 0 else (0, 1)
+        if cols and rows and rest == 0 and rest_h == 0:
+            break
+    else:
+        return np.zeros((0, tile, tile), np.float32)
+    small = arr[::scale, ::scale]
+    out = [small[pad + r * (tile + pad): pad + r * (tile + pad) + tile,
+                 pad + c * (tile + pad): pad + c * (tile + pad) + tile]
+           for r in range(rows) for c in range(cols)]
+    return np.stack(out).astype(np.float32)
+
+
+def reconstruction_grid(model, seed: int, n: int = 8, job=None):
     """(4n, 28, 28) rows of originals, reconstructions, flipped and denoised test digits, and the
     per-pixel error rates on these digits (a worker-thread job; the model is a CPU copy)."""
-    import torch
-
     from ..core.boltzmann.analysis import flip_pixels, reconstruct, reconstruction_figures
     from ..core.data import load_mnist
 
@@ -53,37 +100,44 @@ def reconstruction_grid(model, seed: int, n: int = 8):
     noisy = flip_pixels(v, 0.15, g)
     rows = [v, reconstruct(model, v), noisy, reconstruct(model, noisy)]
     images = torch.cat([r.reshape(n, 28, 28) for r in rows]).numpy().astype(np.float32)
+    if job is not None:
+        job.check()
     figures = reconstruction_figures(model, v.reshape(n, -1), flip=0.15, seed=seed)
     return images, figures
 
 
 def live_caption(cfg) -> str:
-    """What the live gallery shows during training, in the words of the objective being trained."""
+    """What the live view shows during training, in the words of the objective being trained."""
     if cfg is None:
-        return "Live samples from the training run"
+        return "Live view of the training run"
     t, s = cfg.train, cfg.sampler
     start = {"buffer": "replay-buffer chains", "data": "chains started at the data batch",
              "noise": "chains started from noise"}[t.negatives]
-    if not family(cfg.model.family).has_chain:
-        return f"Live samples from the latent prior (temperature {s.temperature:g})"
-    if family(cfg.model.family).gibbs:
-        return f"Live fantasy particles: {start} after {s.steps} Gibbs sweep(s) (visible means)"
+    traits = family(cfg.model.family)
+    if not traits.energy_model:
+        return f"Live: samples from the latent prior (temperature {s.temperature:g})"
+    if traits.gibbs:
+        return f"Live: fantasy particles, {start} after {s.steps} Gibbs sweep(s) (visible means)"
     if t.objective == "dsm":
-        return "Live: noised training digits, denoised in one step by the model (Tweedie)"
-    return f"Live negative samples: {start} after {s.steps} Langevin steps"
+        return ("Live: NOT samples of the model. Noised training digits, denoised in one step (Tweedie): "
+                "how well it denoises. Generate draws real samples")
+    return f"Live: negative samples, {start} after {s.steps} Langevin steps"
 
 
-def sampler_summary(cfg) -> str:
+def sampler_summary(cfg, steps: int | None = None) -> str:
+    """The sampler in ASCII words (exported PNG titles use PIL's fonts, which may lack Greek and arrows)."""
     s = cfg.sampler
-    if not family(cfg.model.family).has_chain:
+    traits = family(cfg.model.family)
+    steps = cfg.sampler.total_steps() if steps is None else steps
+    if not traits.energy_model:
         return f"one pass from the latent prior, temperature {s.temperature:g}"
-    if family(cfg.model.family).gibbs:
-        return "Gibbs sampling"
+    if traits.gibbs:
+        return f"Gibbs sampling, {steps} sweeps"
     if s.schedule == "ancestral":
-        return f"ancestral sampling σ {s.sigma_max:g}→{s.sigma_min:g}, {s.levels * s.steps_per_level} steps"
+        return f"ancestral sampling sigma {s.sigma_max:g} to {s.sigma_min:g}, {steps} steps"
     if s.schedule == "annealed":
-        return f"annealed Langevin σ {s.sigma_max:g}→{s.sigma_min:g}, {s.levels}×{s.steps_per_level} steps, ε {s.eps:g}"
-    return f"Langevin step size {s.step_size:g}, noise {s.noise:g}"
+        return f"annealed Langevin sigma {s.sigma_max:g} to {s.sigma_min:g}, {steps} steps, eps {s.eps:g}"
+    return f"Langevin, {steps} steps of size {s.step_size:g}, noise {s.noise:g}"
 
 
 class ExportDialog(QDialog):
@@ -119,57 +173,95 @@ class SamplesPanel(QWidget):
     message = Signal(str)
     error = Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, controller: StudioController | None = None, parent=None):
         super().__init__(parent)
+        self.controller = controller or StudioController()
         self.model = None
         self.cfg = None
-        self.samples = np.zeros((0, 28, 28), np.float32)
-        self.source = "none"
+        self._busy = False
+        self._evaluate_next = False
+        self.fresh_model_hook = None  # callable -> True if a fresh model copy will arrive via generate_with
+        self._training = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(self._build_caption_row())
+        self.grid = ImageGrid(cols=8)
+        self.grid.setMinimumSize(120, 120)
+        layout.addWidget(self.grid, 1)
+        layout.addLayout(self._build_buttons())
+        self.report = QLabel("")  # figures on short explicit lines that fit the dock
+        self.report.setStyleSheet("font-family: monospace; color: #333;")
+        self.report.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.report)
+        self.controller.samples_changed.connect(self._render_samples)
+        self.controller.evaluation_changed.connect(self._render_evaluation)
+        self._update_buttons()
+
+    def _build_caption_row(self) -> QHBoxLayout:
         top = QHBoxLayout()
-        self.caption = QLabel("Live samples appear here during training; Generate draws fresh ones.")
+        self.caption = QLabel("Generate draws samples from the model shown.")
         self.caption.setWordWrap(True)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.live = QCheckBox("live")
         self.live.setChecked(True)
-        self.live.setToolTip("Follow the training run's samples as they change (uncheck to freeze the view)")
+        self.live.setToolTip("Follow the training run's live view as it changes (uncheck to freeze the view)")
         top.addWidget(self.caption, 1)
         top.addWidget(self.live)
-        layout.addLayout(top)
-        self.grid = ImageGrid(cols=8)
-        layout.addWidget(self.grid, 1)
-        row = QHBoxLayout()
+        return top
+
+    def _build_buttons(self) -> QGridLayout:
+        grid = QGridLayout()
         self.n = NumberField("samples", 64, 1, 1024, integer=True, tooltip="How many samples to draw")
-        self.steps = NumberField("steps", 200, 0, 100_000, integer=True, tooltip="Sampler steps from uniform noise")
+        self.steps = NumberField("steps", 200, 0, 100_000, integer=True,
+                                 tooltip="Sampler steps from uniform noise (the model's own chain length by default)")
         self.generate_btn = QPushButton("Generate")
-        self.generate_btn.setToolTip("Draw fresh samples from uniform noise with the current model")
-        self.generate_btn.clicked.connect(self.generate)
+        self.generate_btn.setToolTip("Draw fresh samples from uniform noise with the model's own sampler")
+        self.generate_btn.clicked.connect(lambda: self.generate())
         self.export_btn = QPushButton("Export grid…")
         self.export_btn.clicked.connect(self.export_dialog)
         self.eval_btn = QPushButton("Evaluate")
-        self.eval_btn.setToolTip("Quality meter: classifier-FID, confidence, digit coverage, memorisation")
-        self.eval_btn.clicked.connect(self.evaluate)
-        self.recon_btn = QPushButton("Reconstruct / denoise")
+        self.eval_btn.setToolTip("Quality meter (classifier-FID, confidence, digit coverage, memorisation) of "
+                                 "samples drawn by the model's own sampler: the ones shown if they are, else "
+                                 "fresh ones")
+        self.eval_btn.clicked.connect(lambda: self.evaluate())
+        self.recon_btn = QPushButton("Reconstruct")
         self.recon_btn.setToolTip("Boltzmann machines: 8 MNIST-test digits (row 1), their reconstructions v → h → v′ "
                                   "(row 2), the same digits with 15 % of pixels flipped (row 3) and denoised (row 4)")
-        self.recon_btn.clicked.connect(self.reconstruct)
-        row.addWidget(QLabel("N"))
-        row.addWidget(self.n)
-        row.addWidget(QLabel("steps"))
-        row.addWidget(self.steps)
-        row.addWidget(self.generate_btn)
-        row.addStretch(1)
-        row.addWidget(self.recon_btn)
-        row.addWidget(self.eval_btn)
-        row.addWidget(self.export_btn)
-        layout.addLayout(row)
-        self.report = QLabel("")  # figures on explicit short lines that fit the dock, not word-wrapped
-        self.report.setStyleSheet("font-family: monospace; color: #333;")
-        layout.addWidget(self.report)
-        self._busy = False
-        self.fresh_model_hook = None  # callable -> True if a fresh model copy will arrive via generate_with
-        self._training = False
+        self.recon_btn.clicked.connect(lambda: self.reconstruct())
+        row = QHBoxLayout()
+        for w in (QLabel("N"), self.n, QLabel("steps"), self.steps):
+            row.addWidget(w)
+        grid.addLayout(row, 0, 0, 1, 2)
+        grid.addWidget(self.generate_btn, 1, 0)
+        grid.addWidget(self.eval_btn, 1, 1)
+        grid.addWidget(self.recon_btn, 2, 0)
+        grid.addWidget(self.export_btn, 2, 1)
+        return grid
+
+    # --- rendering the controller's state --------------------------------------------------------
+    @property
+    def samples(self) -> np.ndarray:
+        return self.controller.samples.images
+
+    @property
+    def source(self) -> str:
+        return self.controller.samples.caption
+
+    def _render_samples(self, s: SampleSet) -> None:
+        self.caption.setText(s.caption or "Generate draws samples from the model shown.")
+        self.caption.setToolTip(s.caption)
+        self.grid.set_images(s.images, cols=8 if s.kind != "shipped" else 10)
         self._update_buttons()
+
+    def _render_evaluation(self, report) -> None:
+        if report is None:
+            self.report.setText("")
+            self.report.setToolTip("")
+            return
+        self.report.setText(f"n={report.n}   classifier-FID {report.fid:.1f}\nconfidence {report.confidence:.3f}   "
+                            f"coverage {report.coverage_bits:.2f}/3.32 bits\nnn-dist {report.nn_distance:.2f}   "
+                            f"unsure {report.unsure:.0%}")
+        self.report.setToolTip(str(report))
 
     def set_training_active(self, active: bool) -> None:
         self._training = active
@@ -182,35 +274,42 @@ class SamplesPanel(QWidget):
         old = self.cfg
         self.model, self.cfg = model, cfg
         if cfg is not None and (old is None or old.model.family != cfg.model.family
-                                or old.sampler.schedule != cfg.sampler.schedule):
+                                or old.sampler.total_steps() != cfg.sampler.total_steps()):
             self.steps.set_value(min(cfg.sampler.total_steps(), 100_000))  # the model's own chain length
         self._update_buttons()
 
     def show_negatives(self, images: np.ndarray, cfg=None) -> None:
         if not self.live.isChecked():
             return
-        self.samples = images
-        self.source = "live samples"
-        self.caption.setText(f"{live_caption(cfg if cfg is not None else self.cfg)}  ({len(images)})")
-        self.grid.set_images(images)
-        self._update_buttons()
+        caption = f"{live_caption(cfg if cfg is not None else self.cfg)}  ({len(images)})"
+        self.controller.show_samples(SampleSet(images, caption, "live"))
 
-    def show_samples(self, images: np.ndarray, caption: str) -> None:
-        self.samples = images
-        self.source = caption
-        self.caption.setText(caption)
-        self.grid.set_images(images)
-        self._update_buttons()
+    def show_samples(self, images: np.ndarray, caption: str, kind: str = "model", steps: int | None = None) -> None:
+        self.controller.show_samples(SampleSet(images, caption, kind, steps))
 
     def _update_buttons(self) -> None:
         can = self.model is not None or self._training
         self.generate_btn.setEnabled(can and not self._busy)
         self.export_btn.setEnabled(len(self.samples) > 0)
-        self.eval_btn.setEnabled(len(self.samples) >= 2 and not self._busy)
+        self.eval_btn.setEnabled(not self._busy and (self.controller.samples.from_model or can))
         boltzmann = self.cfg is not None and family(self.cfg.model.family).ais and self.model is not None
         self.recon_btn.setVisible(boltzmann)
         self.recon_btn.setEnabled(boltzmann and not self._busy)
 
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_buttons()
+
+    def _job(self, name: str, fn, on_done, *args):
+        record = self.controller.jobs.begin(name)
+        self._set_busy(True)
+
+        def end():
+            self.controller.jobs.end(record)
+
+        return run_job(fn, on_done, self._failed, *args, record=record, on_cancelled=self._cancelled, on_end=end)
+
+    # --- jobs ------------------------------------------------------------------------------------
     def reconstruct(self, seed: int | None = None) -> None:
         """Reconstructions and 15 %-flip denoising of test digits by the Boltzmann machine shown."""
         if self.model is None or self.cfg is None or not family(self.cfg.model.family).ais:
@@ -218,15 +317,13 @@ class SamplesPanel(QWidget):
             return
         self.live.setChecked(False)
         rng_seed = int(np.random.default_rng().integers(0, 2**31)) if seed is None else seed
-        self._busy = True
-        self._update_buttons()
-        run_job(reconstruction_grid, self._reconstructed, self._failed, self.model, rng_seed)
+        self._job("reconstruct", reconstruction_grid, self._reconstructed, self.model, rng_seed)
 
     def _reconstructed(self, result) -> None:
         images, figures = result
-        self._busy = False
-        self.grid.cols = 8
-        self.show_samples(images, "rows: test digits · reconstructions · 15 % pixels flipped · denoised")
+        self._set_busy(False)
+        self.show_samples(images, "rows: test digits · reconstructions · 15 % pixels flipped · denoised",
+                          kind="reconstruction")
         self.report.setText("\n".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in figures.items()))
         self.message.emit("reconstructions ready")
 
@@ -236,10 +333,9 @@ class SamplesPanel(QWidget):
         if n is None or steps is None:
             self.error.emit("cannot generate: N and steps must be valid whole numbers")
             return
-        self.live.setChecked(False)  # keep the result on screen instead of the live stream
+        self.live.setChecked(False)  # keep the result on screen instead of the live view
         if self.fresh_model_hook is not None and self.fresh_model_hook():
-            self._busy = True
-            self._update_buttons()
+            self._set_busy(True)
             self.message.emit("taking a copy of the model between two training steps…")
             return
         self.generate_with(self.model, self.cfg)
@@ -247,47 +343,56 @@ class SamplesPanel(QWidget):
     def generate_with(self, model, cfg, label: str = "") -> None:
         n, steps = self.n.value(), self.steps.value()
         if model is None or n is None or steps is None:
-            self._busy = False
-            self._update_buttons()
+            self._set_busy(False)
+            self._evaluate_next = False
             self.error.emit("cannot generate: no model loaded yet (open one or train)")
             return
         self.model, self.cfg = model, cfg
-        self._busy = True
-        self._update_buttons()
         self.message.emit(f"generating {n} samples with {steps} steps…")
         seed = int(np.random.default_rng().integers(0, 2**31))
-        run_job(generate_samples, lambda arr: self._generated(arr, steps, label), self._failed, model, cfg, n, steps,
-                seed)
+        self._job(f"generating {n} samples", generate_samples, lambda arr: self._generated(arr, steps, label),
+                  model, cfg, n, steps, seed)
 
     def _generated(self, arr: np.ndarray, steps: int, label: str = "") -> None:
-        self._busy = False
-        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {steps} steps{label}")
+        self._set_busy(False)
+        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {steps} steps{label}", "model", steps)
         self.message.emit("samples ready")
+        if self._evaluate_next:
+            self._evaluate_next = False
+            self.evaluate()
 
     def _failed(self, msg: str) -> None:
-        self._busy = False
-        self._update_buttons()
+        self._evaluate_next = False
+        self._set_busy(False)
         self.error.emit(msg)
 
-    def evaluate(self) -> None:
-        try:
-            from ..core.quality import load_meter
-        except ImportError:
-            self.error.emit("the quality meter is not available in this build")
-            return
-        samples = self.samples.copy()
-        self._busy = True
-        self._update_buttons()
-        self.message.emit("evaluating samples with the quality meter…")
-        run_job(lambda: load_meter().evaluate(samples), self._evaluated, self._failed)
+    def _cancelled(self) -> None:
+        self._evaluate_next = False
+        self._set_busy(False)
+        self.message.emit("cancelled")
 
-    def _evaluated(self, report) -> None:
-        self._busy = False
-        self._update_buttons()
-        self.report.setText(f"n={report.n}   classifier-FID {report.fid:.1f}   confidence {report.confidence:.3f}\n"
-                            f"coverage {report.coverage_bits:.2f}/3.32 bits   nn-dist {report.nn_distance:.2f}   "
-                            f"unsure {report.unsure:.0%}")
-        self.report.setToolTip(str(report))
+    def evaluate(self) -> None:
+        """Score the model's own samples: those shown if they are the model's, else fresh ones first."""
+        if not self.controller.samples.from_model:
+            self._evaluate_next = True
+            self.message.emit("the view does not show the model's own samples: drawing them first")
+            self.generate()
+            return
+        from ..core.quality import load_meter
+
+        samples = self.samples.copy()
+        self.message.emit("evaluating samples with the quality meter…")
+        shown = self.controller.samples
+
+        def score(job=None):
+            return load_meter().evaluate(samples)
+
+        self._job("evaluating", score, lambda report: self._evaluated(report, shown))
+
+    def _evaluated(self, report, scored: SampleSet) -> None:
+        self._set_busy(False)
+        if self.controller.samples is scored:  # the samples are still the ones scored
+            self.controller.set_evaluation(report)
         self.message.emit("evaluation done")
 
     def export(self, path: str, rows: int, cols: int, scale: int = 4, labels: bool = False,
@@ -297,14 +402,21 @@ class SamplesPanel(QWidget):
         if labels and self.model is not None:
             from ..core.families import energy_of
 
-            e = energy_of(self.model, torch.from_numpy(images).unsqueeze(1)).numpy()
+            e = energy_of(self.model, torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1)).numpy()
             lab = [f"{v:.2f}" for v in e]
-        ttl = None
-        if title and self.cfg is not None:
-            ttl = f"{self.cfg.model.family} | {self.source} | {sampler_summary(self.cfg)}"
-        size = save_grid_png(path, images, rows, cols, scale=scale, labels=lab, title=ttl)
+        size = save_grid_png(path, images, rows, cols, scale=scale, labels=lab,
+                             title=self.export_title() if title else None)
         self.message.emit(f"exported {path} ({size[0]}x{size[1]} px)")
         return size
+
+    def export_title(self) -> str | None:
+        """The exported grid's title, in ASCII: model, what the images are, and the sampler as run."""
+        if self.cfg is None:
+            return None
+        s = self.controller.samples
+        what = s.caption.split(",")[0] if s.caption else "samples"
+        return f"{self.cfg.model.family} | {what} | {sampler_summary(self.cfg, s.steps)}".encode(
+            "ascii", "replace").decode("ascii")
 
     def export_dialog(self) -> None:
         if not len(self.samples):

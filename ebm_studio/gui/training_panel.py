@@ -12,43 +12,83 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core import families
+from ..controller import StudioController
+from ..controller.studio import START_MODES
 from ..core.config import RunConfig
-from ..core.device import cuda_available
 from ..core.errors import ConfigError
+from ..core.families import all_families, family
 from .fields import NumberField
-
-BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
+from .training_boxes import build_optimisation_box, build_sampler_box, compact_form
 
 
 class TrainingPanel(QWidget):
     validity_changed = Signal(bool)
     live_settings_changed = Signal()  # a setting that may change mid-run was edited
 
-    def __init__(self, parent=None):
+    def __init__(self, controller: StudioController | None = None, parent=None):
         super().__init__(parent)
+        self.controller = controller or StudioController()
         self.data_source = "mnist"
         self._valid = True
+        self._running = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("QLabel { color: #a94442; background: #fdf0f0; border: 1px solid #e0b4b4;"
+                                   " border-radius: 3px; padding: 4px; }")
+        self.message.hide()
+        outer.addWidget(self.message)  # on top, where it is seen without scrolling
+        outer.addWidget(self._build_start_box())
+        outer.addWidget(self._build_model_box())
+        outer.addWidget(build_optimisation_box(self))
+        outer.addWidget(build_sampler_box(self))
+        outer.addStretch(1)
+        self._collect_fields()
+        self._setting = False
+        self.family.currentIndexChanged.connect(self._family_changed)
+        self.controller.start_mode_changed.connect(self._render_start_mode)
+        self.controller.model_changed.connect(lambda *_: self._render_start_mode())
+        self.set_config(RunConfig())
+        self._render_start_mode()
 
-        # model & data -------------------------------------------------------------------------
+    # --- building ----------------------------------------------------------------------------------
+    def _build_start_box(self) -> QGroupBox:
+        box = QGroupBox("Start does")
+        col = QVBoxLayout(box)
+        self.start_mode = QComboBox()
+        for key, text in START_MODES.items():
+            self.start_mode.addItem(text, key)
+        self.start_mode.setToolTip("What Start trains: a new model of the recipe below (the default, also with the "
+                                   "shipped model shown), the run opened or trained here, or the model shown "
+                                   "fine-tuned on the data chosen below")
+        self.start_mode.activated.connect(lambda i: self.controller.set_start_mode(self.start_mode.itemData(i)))
+        self.start_note = QLabel("")
+        self.start_note.setWordWrap(True)
+        self.start_note.setStyleSheet("color: #555;")
+        col.addWidget(self.start_mode)
+        col.addWidget(self.start_note)
+        return box
+
+    def _build_model_box(self) -> QGroupBox:
         model_box = QGroupBox("Model and data")
-        form = QFormLayout(model_box)
+        form = compact_form(model_box)
         self.family = QComboBox()
-        for fam in families.all_families():
+        for fam in all_families():
             self.family.addItem(fam.label, fam.name)
         self.family.setToolTip("Which energy-based model to train")
+        self.family.setMinimumContentsLength(12)
+        self.family.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         form.addRow("Family", self.family)
         preset_row = QHBoxLayout()
         self.preset = QComboBox()
@@ -56,7 +96,8 @@ class TrainingPanel(QWidget):
 
         for name in PRESETS:
             self.preset.addItem(name)
-        self.preset.setToolTip("dsm: denoising score matching + the ancestral sampler (digits in minutes on a CPU)\n"
+        self.preset.setToolTip("dsm (the default): denoising score matching, ancestral sampling (digits in minutes on "
+                               "a CPU)\n"
                                "cd-uva: contrastive divergence with a replay buffer (UvA tutorial / Du & Mordatch)\n"
                                "cd-seed: contrastive divergence started at the data (the seed project)")
         apply_preset = QPushButton("Apply")
@@ -70,16 +111,19 @@ class TrainingPanel(QWidget):
                                          "for Boltzmann machines")
         form.addRow("Width / hidden", self.width)
         data_row = QHBoxLayout()
-        self.data_label = QLabel("MNIST (bundled)")
+        self.data_label = QLabel("MNIST (bundled)")  # a long folder path is elided, in full in the tooltip
+        self.data_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.data_label.setMinimumWidth(40)
         self.data_button = QPushButton("Choose…")
         self.data_button.setToolTip("Train on your own data: a folder of MNIST IDX files or of images")
         self.data_button.clicked.connect(self._choose_data)
         self.data_reset = QPushButton("MNIST")
         self.data_reset.clicked.connect(lambda: self._set_source("mnist"))
-        data_row.addWidget(self.data_label, 1)
         data_row.addWidget(self.data_button)
         data_row.addWidget(self.data_reset)
-        form.addRow("Dataset", data_row)
+        data_row.addStretch(1)
+        form.addRow("Dataset", self.data_label)
+        form.addRow("", data_row)
         digits = QGridLayout()
         self.digit_boxes = []
         for d in range(10):
@@ -98,147 +142,20 @@ class TrainingPanel(QWidget):
                                     tooltip="Train on only the first N images of the chosen digits (few-shot "
                                             "learning); 0 = all of them")
         form.addRow("Examples (0 = all)", self.examples)
-        self.fine_tune = QCheckBox("Start from the model shown (fine-tune)")
-        self.fine_tune.setToolTip("Transfer: the new run starts from the weights of the model the Samples and "
-                                  "Canvas docks show (e.g. one trained without some digit), keeping its "
-                                  "architecture, noise levels and sampler, and trains it on the data chosen here")
-        form.addRow("", self.fine_tune)
-        outer.addWidget(model_box)
+        self.all_none = (all_btn, none_btn)
+        return model_box
 
-        # optimisation -------------------------------------------------------------------------
-        opt_box = QGroupBox("Optimisation")
-        form = QFormLayout(opt_box)
-        self.batch_size = NumberField("batch size", 128, 1, 65536, integer=True, tooltip="Images per training step")
-        form.addRow("Batch size", self.batch_size)
-        budget_row = QHBoxLayout()
-        self.budget_kind = QComboBox()
-        self.budget_kind.addItems(BUDGETS)
-        self.budget_value = NumberField("budget", 1, 0, 1e9, open_low=True, tooltip="How long to train")
-        self.budget_kind.currentTextChanged.connect(lambda t: self.budget_value.setEnabled(t != "unlimited"))
-        budget_row.addWidget(self.budget_value)
-        budget_row.addWidget(self.budget_kind)
-        form.addRow("Train for", budget_row)
-        self.objective = QComboBox()
-        self.objective.addItem("Denoising score matching", "dsm")
-        self.objective.addItem("Contrastive divergence", "cd")
-        self.objective.setToolTip("DSM: fit the energy's gradient to denoise data at many noise levels (no sampling "
-                                  "while training).\nCD: lower the energy of data, raise that of the model's own "
-                                  "Langevin samples (maximum likelihood).")
-        self.objective.currentIndexChanged.connect(self._update_enabled)
-        form.addRow("Objective", self.objective)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd"])
-        form.addRow("Optimizer", self.optimizer)
-        self.lr = NumberField("learning rate", 1e-4, 0, 10, open_low=True, tooltip="Step size of the optimizer (live)")
-        form.addRow("Learning rate", self.lr)
-        self.beta1 = NumberField("beta1", 0.0, 0, 0.999999, tooltip="Adam's first-moment decay (momentum for SGD)")
-        form.addRow("β1 / momentum", self.beta1)
-        self.alpha = NumberField("alpha", 0.1, 0, 1000,
-                                 tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near "
-                                         "zero (live)")
-        form.addRow("α (regulariser)", self.alpha)
-        self.contrast = NumberField("contrast", 0.0, 0, 100,
-                                    tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "
-                                            "which raises the energy where failed samples form. By default it runs "
-                                            "in the last 30 % of a run with a budget (minutes, epochs or steps), at "
-                                            "a tenth of the learning rate; an unlimited run never reaches that "
-                                            "phase (0 = off; live)")
-        form.addRow("Contrast", self.contrast)
-        self.seed = NumberField("seed", 0, 0, 2**31 - 1, integer=True, tooltip="Runs are reproducible from their seed")
-        form.addRow("Seed", self.seed)
-        self.device = QComboBox()
-        self.device.addItem("Auto", "auto")
-        self.device.addItem("CPU", "cpu")
-        self.device.addItem("CUDA", "cuda")
-        if not cuda_available():
-            item = self.device.model().item(2)
-            item.setEnabled(False)
-            item.setToolTip("No CUDA GPU detected on this machine")
-        form.addRow("Device", self.device)
-        from ..core.precision import bf16_is_fast
-
-        self.precision = QComboBox()
-        fast = bf16_is_fast("cpu")
-        self.precision.addItem("Auto (bf16 where fast)" if fast else "Auto (float32 here)", "auto")
-        self.precision.addItem("float32", "fp32")
-        self.precision.addItem("bfloat16", "bf16")
-        self.precision.setToolTip("Arithmetic of the network while training and sampling. bfloat16 autocast is "
-                                  "~1.5x faster on CPUs with AMX / AVX-512 BF16 units and on recent GPUs, with "
-                                  "gradients within ~0.3 % of float32; elsewhere Auto keeps float32")
-        form.addRow("Precision", self.precision)
-        self.on_divergence = QComboBox()
-        self.on_divergence.addItem("Recover and go on", "recover")
-        self.on_divergence.addItem("Recover and pause", "pause")
-        self.on_divergence.addItem("Stop", "stop")
-        self.on_divergence.setToolTip("When training diverges (NaN or exploding energies/gradients) the last good "
-                                      "weights are always restored; then lower the learning rate and carry on, "
-                                      "pause for you to decide, or stop")
-        form.addRow("On divergence", self.on_divergence)
-        outer.addWidget(opt_box)
-
-        # sampler ------------------------------------------------------------------------------
-        samp_box = QGroupBox("Sampler (Langevin / Gibbs)")
-        form = QFormLayout(samp_box)
-        self.schedule = QComboBox()
-        self.schedule.addItem("Annealed noise levels", "annealed")
-        self.schedule.addItem("Ancestral (reverse diffusion)", "ancestral")
-        self.schedule.addItem("Constant step", "constant")
-        self.schedule.setToolTip("Annealed: Langevin steps from large noise (coarse shapes) down to fine noise (sharp "
-                                 "strokes);\nancestral: the exact reverse of the noising process, levels × steps "
-                                 "levels, no step size to tune;\nboth need a noise-conditional energy (trained by DSM)")
-        self.schedule.currentIndexChanged.connect(self._update_enabled)
-        form.addRow("Schedule", self.schedule)
-        self.sigma_max = NumberField("sigma max", 1.0, 0, 100, open_low=True, tooltip="Largest noise level")
-        self.sigma_min = NumberField("sigma min", 0.02, 0, 100, open_low=True, tooltip="Smallest noise level")
-        self.levels = NumberField("levels", 10, 1, 10000, integer=True, tooltip="Noise levels in the ladder")
-        self.per_level = NumberField("steps per level", 10, 1, 100000, integer=True, tooltip="Langevin steps per level")
-        self.eps = NumberField("eps", 1e-4, 0, 10, open_low=True, tooltip="Step size at the smallest noise level")
-        form.addRow("σ max / min", self._pair(self.sigma_max, self.sigma_min))
-        form.addRow("Levels × steps", self._pair(self.levels, self.per_level))
-        form.addRow("ε (finest step)", self.eps)
-        self.negatives = QComboBox()
-        self.negatives.addItem("Replay buffer (PCD)", "buffer")
-        self.negatives.addItem("From data (CD)", "data")
-        self.negatives.addItem("From noise (short-run)", "noise")
-        form.addRow("Start chains from", self.negatives)
-        self.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True,
-                                       tooltip="Persistent chains kept between steps")
-        form.addRow("Buffer size", self.buffer_size)
-        self.reinit = NumberField("reinit probability", 0.05, 0, 1, tooltip="Chance a buffer chain restarts from noise")
-        form.addRow("Reinit prob.", self.reinit)
-        self.steps = NumberField("sampler steps", 60, 0, 1_000_000, integer=True,
-                                 tooltip="Langevin steps (Gibbs sweeps) per training step (live)")
-        form.addRow("Steps", self.steps)
-        self.step_size = NumberField("step size", 10.0, 0, 1e6, tooltip="Langevin step: x ← x − step·∇E + noise (live)")
-        form.addRow("Step size", self.step_size)
-        self.noise = NumberField("noise", 0.005, 0, 10, tooltip="Standard deviation of the Langevin noise (live)")
-        form.addRow("Noise", self.noise)
-        self.grad_clip = NumberField("gradient clip", 0.03, 0, 1e6, tooltip="Per-pixel clip of ∇E (0 = off) (live)")
-        form.addRow("Gradient clip", self.grad_clip)
-        self.beta0 = NumberField("Gibbs beta0", 1.0, 0, 1, tooltip="Boltzmann machines: annealed Gibbs sampling from "
-                                 "inverse temperature β₀ up to 1 (1 = off; ~0.3 lets chains from noise visit more "
-                                 "digits) (live)")
-        form.addRow("Gibbs β₀", self.beta0)
-        outer.addWidget(samp_box)
-
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("QLabel { color: #a94442; background: #fdf0f0; border: 1px solid #e0b4b4;"
-                                   " border-radius: 3px; padding: 4px; }")
-        self.message.hide()
-        outer.insertWidget(0, self.message)  # on top, where it is seen without scrolling
-        outer.addStretch(1)
-
-        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1, self.alpha,
-                        self.contrast,
-                        self.seed, self.buffer_size, self.reinit, self.steps, self.step_size, self.noise,
-                        self.grad_clip,
+    def _collect_fields(self) -> None:
+        all_btn, none_btn = self.all_none
+        self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1,
+                        self.alpha, self.contrast, self.seed, self.buffer_size, self.reinit, self.steps,
+                        self.step_size, self.noise, self.grad_clip,
                         self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0]
         self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise,
                             self.grad_clip,
                             self.levels, self.per_level, self.eps, self.beta0]
-        self.structural = [self.family, self.width, self.examples, self.fine_tune, self.data_button, self.data_reset,
-                           *self.digit_boxes, all_btn,
+        self.structural = [self.start_mode, self.family, self.width, self.examples, self.data_button,
+                           self.data_reset, *self.digit_boxes, all_btn,
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.precision,
                            self.negatives,
                            self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
@@ -247,9 +164,26 @@ class TrainingPanel(QWidget):
             f.validity_changed.connect(self._revalidate)
         for f in self.live_fields:
             f.value_edited.connect(self.live_settings_changed)
-        self._setting = False
-        self.family.currentIndexChanged.connect(self._family_changed)
-        self.set_config(RunConfig())
+
+    # --- what Start does ---------------------------------------------------------------------------
+    def _render_start_mode(self, *_) -> None:
+        c = self.controller
+        available = c.available_start_modes()
+        for i in range(self.start_mode.count()):
+            item = self.start_mode.model().item(i)
+            item.setEnabled(self.start_mode.itemData(i) in available or self.start_mode.itemData(i) == c.start_mode)
+        self.start_mode.setCurrentIndex(max(0, self.start_mode.findData(c.start_mode)))
+        self.start_note.setText(self.start_summary())
+
+    def start_summary(self) -> str:
+        c = self.controller
+        if c.start_mode == "continue":
+            where = c.session.run_dir if c.session is not None else c.shown.path
+            return f"goes on with the run in {where}"
+        if c.start_mode == "fine-tune":
+            return "trains the model shown further, on the data chosen below (its architecture and sampler)"
+        fam = self.family.currentData()
+        return f"trains a new {family(fam).label} with the recipe below (recipe {self.preset.currentText()})"
 
     # --- config <-> fields --------------------------------------------------------------------
     def set_config(self, cfg: RunConfig) -> None:
@@ -266,7 +200,12 @@ class TrainingPanel(QWidget):
         idx = self.family.findData(cfg.model.family)
         if idx >= 0:
             self.family.setCurrentIndex(idx)
-        self.width.set_value(cfg.model.width if "width" in families.family(cfg.model.family).model_fields
+        from ..core.presets import PRESETS
+
+        shown = PRESETS.get(self.preset.currentText(), {}).get("model.family", RunConfig().model.family)
+        if shown != cfg.model.family:  # never "Recipe: dsm" beside an RBM
+            self.preset.setCurrentText(family(cfg.model.family).preset)
+        self.width.set_value(cfg.model.width if "width" in family(cfg.model.family).model_fields
                              else cfg.model.hidden[0])
         self._set_source(cfg.data.source)
         self.examples.set_value(cfg.data.limit or 0)
@@ -341,20 +280,13 @@ class TrainingPanel(QWidget):
             "sampler.steps_per_level": self.per_level.value(),
             "sampler.eps": self.eps.value(),
         }
-        if "width" in families.family(fam).model_fields:
+        if "width" in family(fam).model_fields:
             over["model.width"] = self.width.value()
         else:
             over["model.hidden"] = [self.width.value()] + list(self._base.model.hidden[1:])
         # a greyed-out field that does not parse keeps the base value rather than blocking the run
         over = {k: v for k, v in over.items() if v is not None or k == "data.digits"}
         return self._base.with_overrides(**over)
-
-    @staticmethod
-    def _pair(a, b):
-        row = QHBoxLayout()
-        row.addWidget(a)
-        row.addWidget(b)
-        return row
 
     def apply_preset(self, name: str | None = None) -> None:
         """Start from a named recipe, keeping the data choice, seed and device."""
@@ -371,9 +303,10 @@ class TrainingPanel(QWidget):
             keep["train.seed"] = seed
         cfg = preset_config(name, RunConfig().with_overrides(**keep))
         if "model.family" not in PRESETS[name]:
-            cfg = cfg.with_overrides(**{"model.family": RunConfig().model.family})  # the default family's recipe
+            cfg = cfg.with_overrides(**{"model.family": RunConfig().model.family})
         self.set_config(cfg)
         self.preset.setCurrentText(name)
+        self._render_start_mode()
 
     def _family_changed(self, *_) -> None:
         """A new model family starts from its own recipe (a Boltzmann machine shares nothing with DSM)."""
@@ -395,12 +328,12 @@ class TrainingPanel(QWidget):
 
     def _update_enabled(self, *_) -> None:
         """Grey out what the chosen objective and schedule do not use."""
-        if getattr(self, "_running", False):
+        if self._running:
             return
-        family = families.family(self.family.currentData())
-        self.precision.setEnabled(family.langevin)  # the others compute in float32
-        if not family.langevin:  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
-            gibbs = family.gibbs  # baselines: maximum likelihood, samples in one pass
+        traits = family(self.family.currentData())
+        self.precision.setEnabled(traits.langevin)  # the others compute in float32
+        if not traits.langevin:  # no Langevin sampler; Boltzmann machines keep PCD-k with Gibbs sweeps
+            gibbs = traits.gibbs  # baselines: maximum likelihood, samples in one pass
             for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast,
                       self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
@@ -470,5 +403,12 @@ class TrainingPanel(QWidget):
 
     def _set_source(self, source: str) -> None:
         self.data_source = source or "mnist"
-        self.data_label.setText("MNIST (bundled)" if self.data_source == "mnist" else self.data_source)
+        self.data_label.setText("MNIST (bundled)" if self.data_source == "mnist" else elide_path(self.data_source))
         self.data_label.setToolTip(self.data_source)
+        self.controller.set_dataset(self.data_source)
+        self._revalidate()
+
+
+def elide_path(path: str, keep: int = 32) -> str:
+    """``…/tail/of/the/path`` with at most ``keep`` characters: the label never widens the panel."""
+    return path if len(path) <= keep else "…" + path[-(keep - 1):]

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ebm_studio.core.config import RunConfig
+from ebm_studio.core.config import PARAMETER_ESTIMATES, RunConfig
 from ebm_studio.core.errors import ConfigError, DivergenceError
-from ebm_studio.core.config import PARAMETER_ESTIMATES
 from ebm_studio.core.limits import MAX_GRID_CELLS, check_grid, check_seed
 from ebm_studio.core.output_paths import check_output_path
 from ebm_studio.core.values import check_finite_samples, data_source_problem

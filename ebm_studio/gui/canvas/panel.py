@@ -11,21 +11,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
+    QBoxLayout,
     QFileDialog,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -34,18 +23,16 @@ from ...core.errors import EbmStudioError
 from ...core.export import save_gif, save_strip_png
 from ...core.families import family
 from ...core.playback import ChainPlayer, PlaybackSettings
-from ..fields import NumberField
-from ..image_grid import ImageGrid
+from .controls import STRIP_COLS, build_playback, build_tools, build_views
 from .draw_surface import DrawSurface
+from .readout import energy_readout
 
 TICK_BUDGET_S = 0.015
 TICK_INTERVAL_MS = 10
 MAX_TICK_INTERVAL_MS = 250
-STRIP_COLS = 12
-MODES = {
-    "free": "Free: the whole image moves",
-    "inpaint": "Inpaint: drawn pixels stay clamped",
-}
+NOISY_MNIST_SIGMA = 0.35
+WIDE_LAYOUT_PX = 900
+NARROW_SURFACE_PX = 240  # from this width on, the plot and chain views sit beside the drawing
 
 
 def strip_indices(n: int, cols: int) -> np.ndarray:
@@ -70,232 +57,57 @@ class CanvasPanel(QWidget):
         self._owed = 0.0
         self._last_tick = time.monotonic()
         self._last_draw = 0.0
-
-        root = QHBoxLayout(self)
+        self.guide = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space plays / pauses, Right steps
+        self.root = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)  # narrow first: see resizeEvent
         left = QVBoxLayout()
-        root.addLayout(left, 3)
-        right = QVBoxLayout()
-        root.addLayout(right, 4)
+        left.addWidget(self._build_surface(), 1)
+        left.addLayout(build_tools(self))
+        left.addWidget(build_playback(self))
+        self.views = QWidget()
+        right = QVBoxLayout(self.views)
+        right.setContentsMargins(0, 0, 0, 0)
+        build_views(self, right)
+        self.root.addLayout(left, 0)
+        self.root.addWidget(self.views, 1)
+        self.views.setMinimumHeight(460)
+        self.surface.setMaximumHeight(NARROW_SURFACE_PX)
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        self._update_speed_label()
+        self._update_buttons()
 
-        # drawing surface and tools ------------------------------------------------------------
+    # --- building ----------------------------------------------------------------------------------
+    def _build_surface(self) -> QWidget:
         self.surface = DrawSurface()
         self.surface.changed.connect(self._drawing_changed)
         self.surface.file_dropped.connect(self.load_image)
         self.surface.locked_click.connect(lambda: self.message.emit(
             "the canvas shows the chain: press Reset to seed to edit your drawing, or Keep as seed to draw on "
             "the result"))
-        left.addWidget(self.surface, 1)
-        self.energy_label = QLabel("energy: –")
-        self.energy_label.setToolTip("Energy of the image under the model; the percentile compares it with real "
-                                     "MNIST-test digits (higher = more digit-like)")
-        left.addWidget(self.energy_label)
-        tools = QGridLayout()
-        self.brush = QSlider(Qt.Orientation.Horizontal)
-        self.brush.setRange(5, 40)
-        self.brush.setValue(13)
-        self.brush.valueChanged.connect(lambda v: setattr(self.surface, "brush_radius", v / 10.0))
-        self.softness = QSlider(Qt.Orientation.Horizontal)
-        self.softness.setRange(0, 100)
-        self.softness.setValue(50)
-        self.softness.valueChanged.connect(lambda v: setattr(self.surface, "softness", v / 100.0))
-        self.eraser = QCheckBox("Eraser")
-        self.eraser.toggled.connect(lambda on: setattr(self.surface, "eraser", on))
-        tools.addWidget(QLabel("Brush"), 0, 0)
-        tools.addWidget(self.brush, 0, 1)
-        tools.addWidget(QLabel("Soft"), 0, 2)
-        tools.addWidget(self.softness, 0, 3)
-        tools.addWidget(self.eraser, 0, 4)
-        buttons = [("Undo", self.undo, "Ctrl+Z"), ("Redo", self.redo, "Ctrl+Shift+Z"), ("Clear", self.clear, None),
-                   ("Invert", self.surface.invert, None)]
-        for i, (text, slot, sc) in enumerate(buttons):
-            b = QPushButton(text)
-            b.clicked.connect(slot)
-            if sc:
-                b.setShortcut(sc)
-            tools.addWidget(b, 1, i)
-        left.addLayout(tools)
-        start_row = QHBoxLayout()
-        for text, slot, tip in [("Load image…", self.load_image_dialog, "PNG/JPEG/BMP of any size; also drag and drop"),
-                                ("Noise", self.seed_noise, "Uniform noise"),
-                                ("MNIST", self.seed_mnist, "A random MNIST test digit"),
-                                ("Noisy MNIST", self.seed_noisy_mnist,
-                                 "A test digit with Gaussian noise: watch it denoise")]:
-            b = QPushButton(text)
-            b.setToolTip(tip)
-            b.clicked.connect(slot)
-            start_row.addWidget(b)
-        left.addLayout(start_row)
-        self.example_btn = QPushButton("Add drawing to training examples")
-        self.example_btn.setToolTip("Few-shot learning: keep this drawing as a training image. The Training "
-                                    "panel's dataset becomes your drawings (saved as PNGs); tick 'Start from the "
-                                    "model shown' to fine-tune the current model on them")
-        self.example_btn.clicked.connect(self.add_example)
-        left.addWidget(self.example_btn)
+        return self.surface
 
-        # playback controls --------------------------------------------------------------------
-        box = QGroupBox("Langevin playback")
-        grid = QGridLayout(box)
-        self.play_btn = QPushButton("▶ Play")
-        self.play_btn.clicked.connect(self.toggle_play)
-        self.step_btn = QPushButton("Step")
-        self.step_btn.clicked.connect(self.step)
-        self.step_btn.setToolTip("Advance every chain by exactly one sampler step")
-        self.reset_btn = QPushButton("Reset to seed")
-        self.reset_btn.setToolTip("Forget the chain and show your drawing again (it stays editable)")
-        self.reset_btn.clicked.connect(self.reset_chain)
-        self.keep_btn = QPushButton("Keep as seed")
-        self.keep_btn.setToolTip("Make chain 1's current image the new drawing: edit it, or run on from there")
-        self.keep_btn.clicked.connect(self.keep_as_seed)
-        grid.addWidget(self.play_btn, 0, 0)
-        grid.addWidget(self.step_btn, 0, 1)
-        grid.addWidget(self.reset_btn, 0, 2)
-        grid.addWidget(self.keep_btn, 0, 3)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 200)
-        self.progress.setValue(0)
-        self.progress.setFormat("step %v / %m")
-        self.progress.setToolTip("Sampler steps taken by the chains so far, out of the total")
-        self.speed = QSlider(Qt.Orientation.Horizontal)
-        self.speed.setRange(0, 100)
-        self.speed.setValue(60)
-        self.speed.setToolTip("Steps per second, from slow motion (1/s) to as fast as the CPU allows")
-        self.speed.valueChanged.connect(self._update_speed_label)
-        self.speed_label = QLabel("")
-        grid.addWidget(QLabel("Speed"), 1, 0)
-        grid.addWidget(self.speed, 1, 1, 1, 2)
-        grid.addWidget(self.speed_label, 1, 3)
-        self.step_size = NumberField(
-            "step size", 10.0, 0, 1e6,
-            tooltip="How far each step moves the image downhill: x ← x − step·∇E(x) + noise·ξ, with ξ ~ N(0, 1) "
-                    "per pixel (the gradient is clipped first if the model says so). Too small: nothing happens; "
-                    "too large: the image overshoots and saturates.")
-        self.noise = NumberField(
-            "noise", 0.005, 0, 10,
-            tooltip="Standard deviation of the random kick ξ added every step. Exact Langevin sampling of "
-                    "p(x) ∝ exp(−E(x)) needs noise = √(2·step); 0 turns the chain into plain gradient descent "
-                    "on the energy, which finds the nearest valley instead of exploring.")
-        self.total = NumberField("total steps", 200, 1, 1_000_000, integer=True,
-                                 tooltip="The chain stops after this many steps (Play again to restart it)")
-        for f in (self.step_size, self.noise, self.total):  # anneal_from is connected below
-            f.value_edited.connect(self._apply_settings)
-            f.validity_changed.connect(lambda *_: self._update_buttons())
-        grid.addWidget(QLabel("Step size"), 2, 0)
-        grid.addWidget(self.step_size, 2, 1)
-        grid.addWidget(QLabel("Noise"), 2, 2)
-        grid.addWidget(self.noise, 2, 3)
-        grid.addWidget(QLabel("Total steps"), 3, 0)
-        grid.addWidget(self.total, 3, 1)
-        self.chains = QSpinBox()
-        self.chains.setRange(1, 16)
-        self.chains.setValue(8)
-        self.chains.setToolTip("Chains started from the same image with different noise, to see the spread")
-        grid.addWidget(QLabel("Chains"), 3, 2)
-        grid.addWidget(self.chains, 3, 3)
-        self.anneal = QCheckBox("Anneal noise from σ =")
-        self.anneal.setToolTip("For noise-conditional energies: start at a large noise level (coarse shapes) and "
-                               "cool down to the finest level (sharp strokes), as when sampling from noise")
-        self.anneal_from = NumberField("anneal from sigma", 0.2, 0, 100, open_low=True,
-                                       tooltip="Noise level to start from: about 1.0 forgets the drawing and "
-                                               "dreams up a "
-                                               "new digit; 0.1-0.2 keeps its shape and cleans it up")
-        self.anneal.toggled.connect(self._anneal_toggled)
-        self.anneal_from.value_edited.connect(self._apply_settings)
-        grid.addWidget(self.anneal, 5, 0, 1, 2)
-        grid.addWidget(self.anneal_from, 5, 2)
-        self.steer = QComboBox()
-        self.steer.addItem("Free (no steering)", None)
-        for d in range(10):
-            self.steer.addItem(f"Steer toward a {d}", d)
-        self.steer.setToolTip("Class-conditional sampling: follow E(x) - w·log p(digit | x), with the run's "
-                              "class guide "
-                              "(a classifier of noised images; train one with 'ebm-studio guide RUN')")
-        self.steer_weight = NumberField("guidance weight", 2.0, 0, 100, tooltip="w: 1 = Bayes' rule; larger = "
-                                        "more decidedly that digit, less varied")
-        self.steer.currentIndexChanged.connect(self._steer_changed)
-        self.steer_weight.value_edited.connect(self._steer_changed)
-        grid.addWidget(self.steer, 8, 0, 1, 2)
-        grid.addWidget(self.steer_weight, 8, 2)
-        self.guide = None
-        self.steer.setEnabled(False)
-        self.steer_weight.setEnabled(False)
-        self.mode = QComboBox()
-        for key, text in MODES.items():
-            self.mode.addItem(text, key)
-        self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.mode.setToolTip("Inpainting clamps the pixels you drew (shaded orange) to their values and samples "
-                             "the rest: the model completes your strokes into a digit")
-        grid.addWidget(self.mode, 4, 0, 1, 4)
-        grid.addWidget(self.progress, 6, 0, 1, 4)
-        self.training_note = QLabel("Training is running: the canvas uses the model as of the last pause or step.")
-        self.training_note.setWordWrap(True)
-        self.training_note.setStyleSheet("color: #a15c00")
-        self.training_note.hide()
-        grid.addWidget(self.training_note, 7, 0, 1, 4)
-        left.addWidget(box)
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Plot and chain views beside the drawing when there is room, below it otherwise (the
+        dock then scrolls vertically instead of hiding the views behind a horizontal scrollbar)."""
+        wide = event.size().width() >= WIDE_LAYOUT_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.root.direction() != direction:
+            self.root.setDirection(direction)
+            self.views.setMinimumHeight(0 if wide else 460)
+            self.surface.setMaximumHeight(16777215 if wide else NARROW_SURFACE_PX)  # room for the plot below
+            self.root.setStretch(0, 3 if wide else 0)  # narrow: the drawing's column takes only what it needs
+            self.root.setStretch(1, 4 if wide else 1)
+        super().resizeEvent(event)
 
-        # right side: energy trace, chains, film strip -----------------------------------------
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setTitle("<span style='color:#222'>Energy along the chain</span>", size="10pt")
-        self.plot.setToolTip("Energy of each chain's image after every step. Annealing first adds noise "
-                             "(the energy jumps up), then cools down: the image descends into a valley.")
-        self.plot.setLabel("bottom", "Langevin step")
-        self.plot.setLabel("left", "E(x)")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 210), pen=(200, 200, 200), labelTextColor="#222")
-        self.band = pg.FillBetweenItem(pg.PlotDataItem([], []), pg.PlotDataItem([], []), brush=(31, 119, 180, 50))
-        self.lo_curve, self.hi_curve = self.band.curves
-        self.plot.addItem(self.band)
-        self.mean_curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), name="mean of chains")
-        self.first_curve = self.plot.plot(pen=pg.mkPen("#d62728", width=1), name="chain 1 (shown)")
-        right.addWidget(self.plot, 3)
-        row = QHBoxLayout()
-        self.chain_grid = ImageGrid(cols=4)
-        self.chain_grid.setMinimumSize(120, 120)
-        self.chain_grid.placeholder = "press Play or Step"
-        self.grad_view = pg.ImageView()
-        self.grad_view.ui.histogram.hide()
-        self.grad_view.ui.roiBtn.hide()
-        self.grad_view.ui.menuBtn.hide()
-        self.grad_view.setColorMap(pg.colormap.get("CET-D1"))
-        self.grad_view.setMinimumSize(120, 120)
-        col = QVBoxLayout()
-        col.addWidget(QLabel("All chains (current state)"))
-        col.addWidget(self.chain_grid, 1)
-        row.addLayout(col, 1)
-        col = QVBoxLayout()
-        self.show_grad = QCheckBox("∇E of chain 1 (blue: ink will grow, red: fade)")
-        self.show_grad.setChecked(True)
-        col.addWidget(self.show_grad)
-        col.addWidget(self.grad_view, 1)
-        row.addLayout(col, 1)
-        right.addLayout(row, 2)
-        strip_row = QHBoxLayout()
-        strip_row.addWidget(QLabel("Film strip (every"))
-        self.every = QSpinBox()
-        self.every.setRange(1, 1000)
-        self.every.setValue(10)
-        strip_row.addWidget(self.every)
-        strip_row.addWidget(QLabel("steps)"))
-        strip_row.addStretch(1)
-        self.gif_btn = QPushButton("Export GIF…")
-        self.gif_btn.clicked.connect(self.export_gif_dialog)
-        self.strip_btn = QPushButton("Export strip…")
-        self.strip_btn.clicked.connect(self.export_strip_dialog)
-        strip_row.addWidget(self.gif_btn)
-        strip_row.addWidget(self.strip_btn)
-        right.addLayout(strip_row)
-        self.strip = ImageGrid(cols=STRIP_COLS)
-        self.strip.setToolTip("Chain 1 from the seed (left) to now (right), evenly spaced; exports hold every "
-                              "recorded frame of every chain")
-        self.strip.setMinimumHeight(70)
-        self.strip.placeholder = "every k-th state of chain 1 appears here"
-        right.addWidget(self.strip, 1)
-
-        self.timer = QTimer(self)
-        self.timer.setInterval(TICK_INTERVAL_MS)
-        self.timer.timeout.connect(self._tick)
-        self._update_speed_label()
-        self._update_buttons()
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == Qt.Key.Key_Space and self.play_btn.isEnabled():
+            self.toggle_play()
+        elif event.key() == Qt.Key.Key_Right and self.step_btn.isEnabled():
+            self.step()
+        else:
+            super().keyPressEvent(event)
 
     # --- model --------------------------------------------------------------------------------
     def set_model(self, model, cfg) -> None:
@@ -319,12 +131,14 @@ class CanvasPanel(QWidget):
             else:
                 self.step_size.set_value(sc.step_size)
                 self.noise.set_value(sc.noise)
-            langevin = family(cfg.model.family).langevin
+            traits = family(cfg.model.family)
+            langevin = traits.langevin
             self.anneal.setEnabled(langevin and annealed)
             self.anneal.setChecked(langevin and annealed)
             self.anneal_from.setEnabled(langevin and annealed)
             self._anneal_toggled(self.anneal.isChecked())
-            self.plot.setLabel("bottom", family(cfg.model.family).step_label.capitalize())
+            self.plot.setLabel("bottom", traits.step_label.capitalize())
+            self.progress.setMaximum(max(1, int(self.total.value() or 1)))
         self._update_energy_readout()
         self._update_buttons()
         if was_playing and model is not None:
@@ -373,8 +187,8 @@ class CanvasPanel(QWidget):
 
     def load_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load image", "",
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff "
-                                              "*.webp);;All files (*)")
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All "
+                                              "files (*)")
         if path:
             self.load_image(path)
 
@@ -390,7 +204,7 @@ class CanvasPanel(QWidget):
     def seed_mnist(self) -> None:
         self.surface.set_image(self._random_test_digit())
 
-    def seed_noisy_mnist(self, sigma: float = 0.35) -> None:
+    def seed_noisy_mnist(self, sigma: float = NOISY_MNIST_SIGMA) -> None:
         x = self._random_test_digit() + sigma * np.random.default_rng().standard_normal((28, 28))
         self.surface.set_image(np.clip(x, 0, 1).astype(np.float32))
 
@@ -421,28 +235,14 @@ class CanvasPanel(QWidget):
         self._update_energy_readout()
 
     def _update_energy_readout(self) -> None:
-        if self.model is None:
-            self.energy_label.setText("energy: – (no model loaded: open or train one)")
-            return
-        from ...core.families import energy_of
-        from ...core.landscape import energy_percentile
-
-        showing_chain = self.surface.display is not None
-        img = self.surface.display if showing_chain else self.surface.image
-        try:
-            e = float(energy_of(self.model, torch.from_numpy(img).view(1, 1, 28, 28))[0])
-            pct = float(energy_percentile(self.model, img[None])[0])
-        except Exception as exc:  # a snapshot of a diverged model, say
-            self.energy_label.setText(f"energy: unavailable ({exc.__class__.__name__})")
-            return
-        what = "chain 1" if showing_chain else "drawing"
-        self.energy_label.setText(f"{what}: energy {e:+.3f}  ·  more digit-like than {pct:.0f}% of real test digits")
+        self.energy_label.setText(energy_readout(self))
 
     def _anneal_toggled(self, on: bool) -> None:
         on = on and self.anneal.isEnabled()
         self.anneal_from.setEnabled(on)
-        self.step_size.setEnabled(not on and self.cfg is not None and family(self.cfg.model.family).langevin)
-        self.noise.setEnabled(not on and self.cfg is not None and family(self.cfg.model.family).langevin)
+        langevin = self.cfg is not None and family(self.cfg.model.family).langevin
+        self.step_size.setEnabled(not on and langevin)
+        self.noise.setEnabled(not on and langevin)
         self.player = None
 
     def _mode_changed(self) -> None:
@@ -474,8 +274,8 @@ class CanvasPanel(QWidget):
             if mask is not None and not mask.any():
                 mask = None
                 self.message.emit("inpainting: nothing drawn to clamp, so the whole image moves")
-            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image, n_chains=self.chains.value(),
-                                      mask=mask,
+            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image,
+                                      n_chains=self.chains.value(), mask=mask,
                                       seed=int(np.random.default_rng().integers(2**31)), settings=settings)
             self.surface.editable = False
         return True
@@ -525,10 +325,16 @@ class CanvasPanel(QWidget):
         self._clear_views()
         self._update_energy_readout()
 
+    def _total_changed(self, *_) -> None:
+        if self.player is None:
+            self.progress.setMaximum(max(1, int(self.total.value() or 1)))
+
     def _clear_views(self) -> None:
+        self.progress.setMaximum(max(1, int(self.total.value() or 1)))  # "step 0 / the total that will run"
         self.progress.setValue(0)
         for c in (self.mean_curve, self.first_curve, self.lo_curve, self.hi_curve):
             c.setData([], [])
+        self.band.hide()  # the fill keeps its last path when its curves are emptied
         self.chain_grid.set_images(np.zeros((0, 28, 28), np.float32))
         self.strip.set_images(np.zeros((0, 28, 28), np.float32))
         self.grad_view.clear()
@@ -594,6 +400,7 @@ class CanvasPanel(QWidget):
         self.first_curve.setData(x, trace[:, 0])
         self.lo_curve.setData(x, trace.min(1))
         self.hi_curve.setData(x, trace.max(1))
+        self.band.show()
         self.chain_grid.set_images(p.current, cols=4)
         if self.show_grad.isChecked() and p.grad is not None:
             g = p.grad[0].T
