@@ -34,3 +34,27 @@ def poison_next_step():
         trainer._step = poisoned
 
     return poison
+
+
+@pytest.fixture(autouse=True)
+def _gc_in_the_gui_thread(request):
+    """Tests with Qt collect cyclic garbage in the GUI thread only, as the studio does
+    (ebm_studio/gui/gui_gc.py). Otherwise a worker thread that happens to cross a GC threshold can
+    run the destructors of Qt wrappers left by earlier tests (a closed window's QMenu) and deadlock
+    with the GUI thread: a full run once hung so in tests/gui/test_worker_loop.py."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import gc
+
+    request.getfixturevalue("qapp")
+    from ebm_studio.gui.gui_gc import GuiThreadCollector
+
+    gc.collect()
+    collector = GuiThreadCollector()
+    collector.start()
+    try:
+        yield
+    finally:
+        collector.stop()
+        gc.collect()
