@@ -6,7 +6,8 @@ that is being written holds an OS file lock (``filelock``: ``flock`` on POSIX, s
 process releases it at once and no stale lock is left) on ``R/.run.lock``; a second writer gets
 :class:`RunLockedError` naming the run and the holder's process id, which the holder writes
 beside the lock (``R/.run.lock.owner``) once it has it. Within one process the lock is
-re-entrant (the studio may replace its session on a run it is already writing).
+re-entrant and shared by all threads (the studio builds sessions on worker threads and may
+replace its session on a run it is already writing).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class RunLock:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CheckpointError(f"{self.run_dir}: cannot create the run directory ({exc.strerror or exc})") from None
-        lock = FileLock(str(self.run_dir / LOCK_FILE), timeout=0, is_singleton=True)
+        lock = FileLock(str(self.run_dir / LOCK_FILE), timeout=0, is_singleton=True, thread_local=False)
         try:
             lock.acquire()
         except Timeout:

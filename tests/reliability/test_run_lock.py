@@ -72,3 +72,23 @@ def test_a_file_is_not_a_run_directory(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(CheckpointError, match="is a file"):
         RunLock(tmp_path / "f").acquire()
+
+
+def test_the_lock_is_shared_by_the_threads_of_one_process(tmp_path):
+    """The studio builds sessions on worker threads: a new one on the same run must not be refused."""
+    import threading
+
+    held = []
+    first = threading.Thread(target=lambda: held.append(RunLock(tmp_path / "r").acquire()))
+    first.start()
+    first.join()
+    second = []
+    t = threading.Thread(target=lambda: second.append(RunLock(tmp_path / "r").acquire()))
+    t.start()
+    t.join()
+    assert second and second[0].held
+    second[0].release()
+    held[0].release()
+    code = subprocess.run([sys.executable, "-c", HOLD.replace("time.sleep(60)", ""), str(tmp_path / "r")],
+                          env={**os.environ, "PYTHONPATH": os.getcwd()}, capture_output=True).returncode
+    assert code == 0  # released for other processes once every holder let go
