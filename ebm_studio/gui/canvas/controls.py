@@ -40,7 +40,6 @@ def build_tools(panel) -> QVBoxLayout:
     panel.energy_label.setToolTip("Energy of the image shown, at the noise level stated (the same number as the "
                                  "red curve of the energy plot), and its rank among real MNIST-test digits "
                                  "noised to the same level (higher = more digit-like; a blank image ranks 0)")
-    col.addWidget(panel.energy_label)
     tools = QGridLayout()
     panel.brush = QSlider(Qt.Orientation.Horizontal)
     panel.brush.setRange(5, 40)

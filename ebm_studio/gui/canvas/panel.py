@@ -13,8 +13,8 @@ import time
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QBoxLayout,
     QFileDialog,
+    QGridLayout,
     QVBoxLayout,
     QWidget,
 )
@@ -59,19 +59,23 @@ class CanvasPanel(QWidget):
         self._last_draw = 0.0
         self.guide = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Space plays / pauses, Right steps
-        self.root = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)  # narrow first: see resizeEvent
-        left = QVBoxLayout()
-        left.addWidget(self._build_surface(), 1)
-        left.addLayout(build_tools(self))
-        left.addWidget(build_playback(self))
+        self.head = QWidget()  # the drawing and its energy label
+        head = QVBoxLayout(self.head)
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self._build_surface(), 1)
+        self.controls = QWidget()  # tools, seeds and playback settings
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(build_tools(self))
+        controls.addWidget(build_playback(self))
+        head.addWidget(self.energy_label)
         self.views = QWidget()
         right = QVBoxLayout(self.views)
         right.setContentsMargins(0, 0, 0, 0)
         build_views(self, right)
-        self.root.addLayout(left, 0)
-        self.root.addWidget(self.views, 1)
-        self.views.setMinimumHeight(460)
-        self.surface.setMaximumHeight(NARROW_SURFACE_PX)
+        self.root = QGridLayout(self)
+        self._wide = None
+        self._arrange(wide=False)  # narrow first: see resizeEvent
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
@@ -89,17 +93,36 @@ class CanvasPanel(QWidget):
         return self.surface
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Plot and chain views beside the drawing when there is room, below it otherwise (the
-        dock then scrolls vertically instead of hiding the views behind a horizontal scrollbar)."""
-        wide = event.size().width() >= WIDE_LAYOUT_PX
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
-        if self.root.direction() != direction:
-            self.root.setDirection(direction)
-            self.views.setMinimumHeight(0 if wide else 460)
-            self.surface.setMaximumHeight(16777215 if wide else NARROW_SURFACE_PX)  # room for the plot below
-            self.root.setStretch(0, 3 if wide else 0)  # narrow: the drawing's column takes only what it needs
-            self.root.setStretch(1, 4 if wide else 1)
+        """Plot and chain views beside the drawing when there is room; when narrow, drawing, then the
+        views, then the controls, one under the other (the dock scrolls vertically instead of hiding
+        anything behind a horizontal scrollbar, and drawing and trace are seen together)."""
+        self._arrange(event.size().width() >= WIDE_LAYOUT_PX)
         super().resizeEvent(event)
+
+    def _arrange(self, wide: bool) -> None:
+        if wide == self._wide:
+            return
+        self._wide = wide
+        for w in (self.head, self.views, self.controls):
+            self.root.removeWidget(w)
+        if wide:
+            self.root.addWidget(self.head, 0, 0)
+            self.root.addWidget(self.controls, 1, 0)
+            self.root.addWidget(self.views, 0, 1, 2, 1)
+            self.root.setColumnStretch(0, 3)
+            self.root.setColumnStretch(1, 4)
+            self.root.setRowStretch(0, 1)
+            self.root.setRowStretch(1, 0)
+        else:
+            self.root.addWidget(self.head, 0, 0)
+            self.root.addWidget(self.views, 1, 0)
+            self.root.addWidget(self.controls, 2, 0)
+            self.root.setColumnStretch(0, 1)
+            self.root.setColumnStretch(1, 0)
+            self.root.setRowStretch(0, 0)
+            self.root.setRowStretch(1, 1)
+        self.views.setMinimumHeight(0 if wide else 420)
+        self.surface.setMaximumHeight(16777215 if wide else NARROW_SURFACE_PX)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if event.key() == Qt.Key.Key_Space and self.play_btn.isEnabled():
