@@ -6,7 +6,7 @@
 - Optionally (``EBM_STUDIO_CHANNELS_LAST=1``) convolutional nets run in channels-last memory
   format; on this project's small nets and CPU it measured 5-10 % *slower*, so it is off by
   default (benchmarks/PERF.md).
-Both are exact: samples equal those of the plain path up to float rounding (tests/test_accel.py).
+Both are exact: samples equal those of the plain path up to float rounding (tests/core/test_accel.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Property-based fuzzing of every loader: each input either loads or raises EbmStudioError.
 
-Never another exception, never a hang. The nastiest hand-made cases live in tests/corpus/ and are
+Never another exception, never a hang. The nastiest hand-made cases live in tests/reliability/corpus/ and are
 replayed by ``test_corpus`` (file name prefix says which loader: idx_, img_, ckpt_, toml_).
 """
 
