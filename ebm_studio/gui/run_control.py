@@ -157,6 +157,9 @@ class RunControl:
         self.device_label.setText(describe_device(session.trainer.device))
         if first and self.controller.start_mode == "continue":
             self.log_line(f"resumed at step {session.trainer.step}")
+        if first and getattr(session, "notice", None):  # a fresh optimiser, a log set aside, a restart
+            self.statusBar().showMessage(f"note: {session.notice}", 15000)
+            self.log_line(f"note: {session.notice}")
         self.controller.set_start_mode("continue")  # the run in this window: Start goes on with it
         if self.state == "starting" and self.worker is not None:
             self.controller.set_run_state("paused" if self.worker.is_paused else "running")
