@@ -134,16 +134,23 @@ def save_strip_png(path: str | os.PathLike, frames, scale: int = 2) -> tuple[int
     return save_grid_png(path, ordered, rows=N, cols=T, scale=scale)
 
 
-def save_gif(path: str | os.PathLike, frames, scale: int = 4, fps: float = 12.0, loop: int = 0) -> int:
+def save_gif(path: str | os.PathLike, frames, scale: int = 4, fps: float = 12.0, loop: int = 0,
+             progress=None) -> int:
     """Animated GIF of a chain; ``frames`` (T, N, [1,] 28, 28) shows the N chains side by side.
 
+    ``progress(done, total)`` is called after each frame is rendered (rendering is most of the
+    cost); an exception it raises (e.g. a cancel) stops the export before anything is written.
     Returns the number of frames written.
     """
     frames = _as_frames(frames)
     T = frames.shape[0]
     if T == 0:
         raise DataError("no frames to export")
-    pics = [_to_pil(tile_grid(frames[t], rows=1, scale=scale)).convert("P") for t in range(T)]
+    pics = []
+    for t in range(T):
+        pics.append(_to_pil(tile_grid(frames[t], rows=1, scale=scale)).convert("P"))
+        if progress is not None:
+            progress(t + 1, T)
     duration = max(20, int(round(1000.0 / max(fps, 0.1))))
 
     def write(tmp):

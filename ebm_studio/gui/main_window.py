@@ -62,7 +62,7 @@ class MainWindow(RunControl, FileActions, QMainWindow):
 
         self.training = TrainingPanel(self.controller)
         self.charts = ChartsPanel()
-        self.canvas = CanvasPanel()
+        self.canvas = CanvasPanel(jobs=self.controller.jobs)
         self.samples = SamplesPanel(self.controller)
         self.samples.fresh_model_hook = self._request_model_copy
         self.fields_view = ReceptiveFieldView()

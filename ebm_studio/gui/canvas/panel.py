@@ -3,7 +3,8 @@
 Playback runs in small time slices on the GUI thread (a QTimer; one sampler step of a few
 chains of the small energy net costs a few milliseconds, and each tick stops after ~15 ms), so
 the window never freezes. The model is a CPU snapshot handed over by the main window, never the
-live model a training worker is updating.
+live model a training worker is updating. The seeds (seeds.py) and the GIF/strip export
+(chain_export.py, a job with Cancel) are mixins of their own.
 """
 
 from __future__ import annotations
@@ -13,24 +14,23 @@ import time
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QVBoxLayout,
     QWidget,
 )
 
-from ...core.errors import EbmStudioError
-from ...core.export import save_gif, save_strip_png
+from ...controller.jobs import JobList
 from ...core.families import family
 from ...core.playback import ChainPlayer, PlaybackSettings
+from .chain_export import ChainExport
 from .controls import STRIP_COLS, build_playback, build_tools, build_views
 from .draw_surface import DrawSurface
 from .readout import energy_readout
+from .seeds import CanvasSeeds
 
 TICK_BUDGET_S = 0.015
 TICK_INTERVAL_MS = 10
 MAX_TICK_INTERVAL_MS = 250
-NOISY_MNIST_SIGMA = 0.35
 WIDE_LAYOUT_PX = 900
 NARROW_SURFACE_PX = 240  # from this width on, the plot and chain views sit beside the drawing
 
@@ -42,13 +42,15 @@ def strip_indices(n: int, cols: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, cols)).astype(int))
 
 
-class CanvasPanel(QWidget):
+class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
     message = Signal(str)
     error = Signal(str)
     example_added = Signal(object)  # (28, 28) float32 drawing offered as a few-shot training example
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, jobs: JobList | None = None):
         super().__init__(parent)
+        self.jobs = jobs if jobs is not None else JobList()  # the window's: its job bar shows the exports
+        self._exporting = False
         self.model = None
         self.cfg = None
         self.player: ChainPlayer | None = None
@@ -195,42 +197,7 @@ class CanvasPanel(QWidget):
         self.training_active = active
         self.training_note.setVisible(active and self.model is not None)
 
-    # --- seeds --------------------------------------------------------------------------------
-    def load_image(self, path: str) -> bool:
-        from ...core.images import load_digit_image
-
-        try:
-            img = load_digit_image(path)
-        except EbmStudioError as exc:
-            self._error(str(exc))
-            return False
-        self.surface.set_image(img)
-        self.message.emit(f"loaded {path}")
-        return True
-
-    def load_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load image", "",
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All "
-                                              "files (*)")
-        if path:
-            self.load_image(path)
-
-    def seed_noise(self) -> None:
-        self.surface.set_image(np.random.default_rng().random((28, 28)).astype(np.float32))
-
-    def _random_test_digit(self) -> np.ndarray:
-        from ...core.data import load_mnist
-
-        test = load_mnist("test")
-        return test.images[int(np.random.default_rng().integers(len(test))), 0].numpy()
-
-    def seed_mnist(self) -> None:
-        self.surface.set_image(self._random_test_digit())
-
-    def seed_noisy_mnist(self, sigma: float = NOISY_MNIST_SIGMA) -> None:
-        x = self._random_test_digit() + sigma * np.random.default_rng().standard_normal((28, 28))
-        self.surface.set_image(np.clip(x, 0, 1).astype(np.float32))
-
+    # --- seeds: see seeds.py ---------------------------------------------------------------
     def undo(self) -> None:
         self.pause()
         self.surface.undo()
@@ -433,35 +400,6 @@ class CanvasPanel(QWidget):
         self.strip.set_images(frames[strip_indices(len(frames), STRIP_COLS)], cols=STRIP_COLS)
         self._update_energy_readout()
 
-    # --- export -------------------------------------------------------------------------------
-    def export_gif(self, path: str, fps: float = 12.0) -> int:
-        if self.player is None or len(self.player.frames) == 0:
-            raise EbmStudioError("run a chain first")
-        return save_gif(path, self.player.frames_array(), scale=4, fps=fps)
-
-    def export_strip(self, path: str) -> tuple[int, int]:
-        if self.player is None or len(self.player.frames) == 0:
-            raise EbmStudioError("run a chain first")
-        return save_strip_png(path, self.player.frames_array(), scale=2)
-
-    def export_gif_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export chain as GIF", "chain.gif", "GIF (*.gif)")
-        if path:
-            try:
-                n = self.export_gif(path)
-                self.message.emit(f"wrote {n} frames to {path}")
-            except (EbmStudioError, OSError) as exc:
-                self._error(str(exc))
-
-    def export_strip_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export film strip", "chain.png", "PNG (*.png)")
-        if path:
-            try:
-                self.export_strip(path)
-                self.message.emit(f"wrote {path}")
-            except (EbmStudioError, OSError) as exc:
-                self._error(str(exc))
-
     # --- misc ---------------------------------------------------------------------------------
     def _error(self, text: str) -> None:
         self.last_error = text
@@ -484,8 +422,9 @@ class CanvasPanel(QWidget):
                          else f"A {self.cfg.model.family} is a baseline, not an energy model: it draws samples in "
                               "one pass from its latent prior (see Samples), with no chain to watch")
         has_chain = self.player is not None
-        for b in (self.keep_btn, self.gif_btn, self.strip_btn):
-            b.setEnabled(has_chain)
+        self.keep_btn.setEnabled(has_chain)
+        for b in (self.gif_btn, self.strip_btn):
+            b.setEnabled(has_chain and not self._exporting)
 
     def shutdown(self) -> None:
         self.pause()
