@@ -384,8 +384,8 @@ class SamplesPanel(QWidget):
         self.message.emit("evaluating samples with the quality meter…")
         shown = self.controller.samples
 
-        def score(job=None):
-            return load_meter().evaluate(samples)
+        def score(job=None):  # the meter's step generator: a real progress bar, Cancel between two chunks
+            return job.drive(load_meter().evaluate_steps(samples))
 
         self._job("evaluating", score, lambda report: self._evaluated(report, shown))
 

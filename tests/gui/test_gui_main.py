@@ -448,7 +448,7 @@ def test_pretrained_model_is_loaded_at_start(qtbot, tmp_path, monkeypatch):
 def test_generate_and_evaluate_when_idle(window, qtbot, monkeypatch):
     import ebm_studio.core.quality as quality
     from ebm_studio.core.families import build_model
-    from ebm_studio.core.quality import QualityReport
+    from ebm_studio.core.quality import MeterProgress, QualityReport
 
     cfg = RunConfig().with_overrides(**{"model.width": 4})
     window.set_current_model(build_model(cfg).eval(), cfg)
@@ -462,6 +462,9 @@ def test_generate_and_evaluate_when_idle(window, qtbot, monkeypatch):
         def evaluate(self, samples):
             return QualityReport(n=len(samples), fid=12.5, confidence=0.9, coverage_bits=3.1, nn_distance=4.2,
                                  unsure=0.25)
+
+        def evaluate_steps(self, samples):
+            yield MeterProgress(1, 1, self.evaluate(samples))
 
     monkeypatch.setattr(quality, "load_meter", lambda: Meter())
     window.samples.evaluate()

@@ -52,7 +52,7 @@ def test_generate_shows_progress_and_cancel_returns_within_a_step(win, qtbot):
 def test_evaluate_scores_the_models_own_samples_not_the_live_view(win, qtbot, monkeypatch):
     import ebm_studio.core.quality as quality
     from ebm_studio.core.families import build_model
-    from ebm_studio.core.quality import QualityReport
+    from ebm_studio.core.quality import MeterProgress, QualityReport
 
     scored = []
 
@@ -61,6 +61,9 @@ def test_evaluate_scores_the_models_own_samples_not_the_live_view(win, qtbot, mo
             scored.append(samples.copy())
             return QualityReport(n=len(samples), fid=1.0, confidence=0.9, coverage_bits=3.0, nn_distance=4.0,
                                  unsure=0.1)
+
+        def evaluate_steps(self, samples):
+            yield MeterProgress(1, 1, self.evaluate(samples))
 
     monkeypatch.setattr(quality, "load_meter", lambda: Meter())
     cfg = RunConfig().with_overrides(**{"model.width": 4})

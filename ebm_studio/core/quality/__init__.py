@@ -2,6 +2,7 @@
 
     from ebm_studio.core.quality import load_meter
     report = load_meter().evaluate(samples)   # (N, 28, 28) or (N, 1, 28, 28) in [0, 1]
+    # evaluate_steps(samples): the same as a step generator (MeterProgress), for progress + Cancel
     print(report)                             # report.fid, .confidence, .coverage_bits, ...
 
 Why each figure exists is in :mod:`.metrics`; what real digits, noise, blanks and blobs score is in
@@ -9,6 +10,7 @@ Why each figure exists is in :mod:`.metrics`; what real digits, noise, blanks an
 """
 
 from .metrics import (
+    MeterProgress,
     QualityMeter,
     QualityReport,
     as_sample_tensor,
@@ -18,5 +20,5 @@ from .metrics import (
     load_meter,
 )
 
-__all__ = ["QualityMeter", "QualityReport", "as_sample_tensor", "classifier_info", "coverage_bits",
+__all__ = ["MeterProgress", "QualityMeter", "QualityReport", "as_sample_tensor", "classifier_info", "coverage_bits",
            "frechet_distance", "load_meter"]

@@ -35,6 +35,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -183,6 +184,17 @@ def as_sample_tensor(samples) -> torch.Tensor:
 
 
 # --- the meter --------------------------------------------------------------------------------
+NN_COST = 3  # the nearest-neighbour search costs ~3x the classifier pass per sample: progress weights
+
+
+class MeterProgress(NamedTuple):
+    """One step of :meth:`QualityMeter.evaluate_steps`: ``done`` of ``total`` units, and at the end the report."""
+
+    done: int
+    total: int
+    result: QualityReport | None = None
+
+
 class QualityMeter:
     """A judge (classifier + MNIST-test feature statistics) and the training set it guards."""
 
@@ -194,17 +206,17 @@ class QualityMeter:
         self.ref_cov = torch.as_tensor(ref_cov, dtype=torch.float64).cpu()
         self.train_flat = train_images.reshape(train_images.shape[0], -1).to(self.device, torch.float32)
 
-    @torch.no_grad()
     def predict(self, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
         """Class probabilities (N, 10) and penultimate features (N, 128, float64) of valid images."""
-        probs, feats = [], []
-        for i in range(0, x.shape[0], batch):
-            logits, f = self.classifier.logits_and_features(x[i:i + batch].to(self.device))
-            probs.append(logits.float().softmax(1).cpu())
-            feats.append(f.double().cpu())
-        return torch.cat(probs), torch.cat(feats)
+        parts = list(self._predict_batches(x, batch))
+        return torch.cat([p for p, _ in parts]), torch.cat([f for _, f in parts])
 
     @torch.no_grad()
+    def _predict_batches(self, x: torch.Tensor, batch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for i in range(0, x.shape[0], batch):
+            logits, f = self.classifier.logits_and_features(x[i:i + batch].to(self.device))
+            yield logits.float().softmax(1).cpu(), f.double().cpu()
+
     def nearest_train_distance(self, x: torch.Tensor, exclude_exact: bool = False, chunk: int = 256,
                                candidates: int = 8) -> torch.Tensor:
         """Per-sample Euclidean distance (N,) to the nearest MNIST-train image.
@@ -216,9 +228,13 @@ class QualityMeter:
         images identical to the sample are skipped: use it to measure real training images
         themselves, which are otherwise at distance 0 by construction.
         """
+        return torch.cat(list(self._nearest_chunks(x, exclude_exact, chunk, candidates)))
+
+    @torch.no_grad()
+    def _nearest_chunks(self, x: torch.Tensor, exclude_exact: bool, chunk: int,
+                        candidates: int) -> Iterator[torch.Tensor]:
         flat = x.reshape(x.shape[0], -1).to(self.device, torch.float32)
         k = min(candidates, self.train_flat.shape[0])
-        out = []
         for i in range(0, flat.shape[0], chunk):
             q = flat[i:i + chunk]
             approx = torch.cdist(q, self.train_flat, compute_mode="use_mm_for_euclid_dist")
@@ -231,25 +247,47 @@ class QualityMeter:
                     for j in lost.nonzero().flatten().tolist():
                         d = (self.train_flat - q[j]).norm(dim=1)
                         exact[j, 0] = d[d > 0].min() if (d > 0).any() else float("nan")
-            out.append(exact.min(1).values.cpu())
-        return torch.cat(out)
+            yield exact.min(1).values.cpu()
 
     def evaluate(self, samples, exclude_exact_matches: bool = False) -> QualityReport:
         """Score a set of samples: np.ndarray or tensor, (N, 28, 28) or (N, 1, 28, 28), [0, 1], N >= 2."""
+        last = None
+        for last in self.evaluate_steps(samples, exclude_exact_matches):
+            pass
+        return last.result
+
+    def evaluate_steps(self, samples, exclude_exact_matches: bool = False, batch: int = 1000,
+                       chunk: int = 256) -> Iterator[MeterProgress]:
+        """:meth:`evaluate` as a step generator, for a progress bar and a Cancel between two
+        chunks: a :class:`MeterProgress` after each classifier batch and each nearest-neighbour
+        chunk; the last one carries the report (the same figures as :meth:`evaluate`)."""
         x = as_sample_tensor(samples)
-        probs, feats = self.predict(x)
+        n = int(x.shape[0])
+        total = n * (1 + NN_COST)
+        probs, feats, nearest, done = [], [], [], 0
+        for p, f in self._predict_batches(x, batch):
+            probs.append(p)
+            feats.append(f)
+            done += len(p)
+            yield MeterProgress(done, total)
+        for d in self._nearest_chunks(x, exclude_exact_matches, chunk, 8):
+            nearest.append(d)
+            done += NN_COST * len(d)
+            if done < total:
+                yield MeterProgress(done, total)
+        probs, feats = torch.cat(probs), torch.cat(feats)
         hist = torch.bincount(probs.argmax(1), minlength=10)
         top = probs.max(1).values.double()
-        return QualityReport(
-            n=int(x.shape[0]),
+        yield MeterProgress(total, total, QualityReport(
+            n=n,
             fid=frechet_distance(feats.mean(0), torch.cov(feats.T), self.ref_mu, self.ref_cov),
             confidence=float(top.mean()),
             coverage_bits=coverage_bits(hist),
-            nn_distance=float(self.nearest_train_distance(x, exclude_exact_matches).double().mean()),
+            nn_distance=float(torch.cat(nearest).double().mean()),
             class_histogram=[int(c) for c in hist],
             unsure=float((top < UNSURE_BELOW).double().mean()),
             illegible=float((top < ILLEGIBLE_BELOW).double().mean()),
-        )
+        ))
 
 
 # --- the shipped meter ------------------------------------------------------------------------
