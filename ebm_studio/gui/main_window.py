@@ -170,9 +170,9 @@ class MainWindow(RunControl, FileActions, QMainWindow):
         if not available_pretrained():
             self.log_line("no pretrained model shipped; train one to sample and play")
             return
-        if self.open_path("pretrained"):
-            self.log_line("Generate draws samples from it; Start trains a new model of the recipe in the "
-                          "Training panel (or fine-tunes this one, if chosen there)")
+        self.open_in_background("pretrained", on_opened=lambda: self.log_line(  # the window paints meanwhile
+            "Generate draws samples from it; Start trains a new model of the recipe in the "
+            "Training panel (or fine-tunes this one, if chosen there)"))
 
     def add_drawn_example(self, image) -> Path:
         """Keep a drawing from the canvas as a few-shot training image: saved at once as a PNG in a

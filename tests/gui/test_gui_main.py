@@ -432,7 +432,9 @@ def test_pretrained_model_is_loaded_at_start(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("EBM_STUDIO_RUNS_DIR", str(tmp_path / "runs"))
     w = mw.MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), restore_state=False)
     qtbot.addWidget(w)
-    assert w.model is not None and w.samples.model is w.model
+    assert len(w.controller.jobs) == 1  # opening the shipped model is a job: the window paints meanwhile
+    qtbot.waitUntil(lambda: w.model is not None, timeout=20000)
+    assert w.samples.model is w.model
     assert getattr(w.canvas, "model", w.model) is w.model  # the canvas got it too
     # the README's default: with the shipped model shown, Start trains a new run of the default recipe
     assert w.training.lr.value() == RunConfig().train.lr and w.training.width.value() == RunConfig().model.width
