@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from ..core.families import family
 from .options import DEVICE_CHOICES, finite_float, nonneg_int, positive_float, seed_int
 from .progress import Progress
 
@@ -60,6 +59,7 @@ def open_for_sampling(spec: str, opts: SamplerOptions):
     chain, ``--temperature`` a baseline), wrapped in its class guide for ``--label``."""
     from ..core.device import configure_threads, resolve_device
     from ..core.errors import ConfigError
+    from ..core.families import family
     from ..core.models_io import open_model
 
     configure_threads()

@@ -15,7 +15,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..core.families import family_names
+from ..core.family_names import SHIPPED_FAMILIES
 from .config_set import add_set
 from .options import (
     DEVICE_CHOICES,
@@ -40,7 +40,7 @@ def register(sub) -> None:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + ancestral sampler), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=list(family_names()),
+    t.add_argument("--model", choices=list(SHIPPED_FAMILIES),
                    help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
