@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
 from .progress import Progress
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the parser loads without it
+    import numpy as np
 
 #: denoise's default chain length: a short ladder from the input's noise level denoised better than
 #: longer ones (figures: README, "inpaint and denoise, measured"; benchmarks/canvas_cli.py)
@@ -104,6 +106,8 @@ def complete(model, cfg, images: np.ndarray, mask: np.ndarray | None, anneal_fro
              seed_is_noisy: bool = False, chains: int = 1) -> np.ndarray:
     """Run the canvas's chain from every image (clamping ``mask``) to its end; (N, 28, 28) in [0, 1],
     the mean of ``chains`` chains per image."""
+    import numpy as np
+
     from ..core.playback import ChainPlayer, PlaybackSettings
 
     settings = PlaybackSettings.for_model(cfg, anneal_from=anneal_from, total_steps=steps, record_every=1 << 30,
@@ -137,6 +141,8 @@ def _open(model: str, device_name: str, clamp: bool = False):
 def load_images(path: Path, as_mask: bool = False) -> tuple[list[str], np.ndarray]:
     """Names and (N, 28, 28) float32 images from an image file, a folder of them, or a .npy.
     ``as_mask``: taken as they are (28x28 only, no polarity guess)."""
+    import numpy as np
+
     from ..core.array_files import load_samples_npy
     from ..core.errors import DataError
 
@@ -153,6 +159,8 @@ def load_images(path: Path, as_mask: bool = False) -> tuple[list[str], np.ndarra
 
 
 def _load_one(path: Path, as_mask: bool) -> np.ndarray:
+    import numpy as np
+
     from ..core.errors import DataError
     from ..core.images import load_image_file, to_mnist_style, white_on_black
 
@@ -177,6 +185,8 @@ def _check_out(out: Path, n: int) -> None:
 
 
 def save_results(out: Path, names: list[str], result: np.ndarray) -> None:
+    import numpy as np
+
     from ..core.atomic import atomic_write_with
     from ..core.images import save_gray_png
 

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.families import family_names
+from ..core.family_names import SHIPPED_FAMILIES
 from ..core.limits import MAX_SAMPLES
 from .options import DEVICE_CHOICES, add_quiet, at_most, positive_float, seed_int
 from .progress import Progress
@@ -28,7 +28,7 @@ def register(sub) -> None:
     cp.add_argument("models", nargs="*", help="trained models to include")
     cp.add_argument("--train-minutes", type=positive_float, help="train each of --families for this many minutes")
     cp.add_argument("--families", default="conv,rbm,vae,flow",
-                    help=f"families to train with their own recipes (of {', '.join(family_names())})")
+                    help=f"families to train with their own recipes (of {', '.join(SHIPPED_FAMILIES)})")
     cp.add_argument("--out", type=Path, help="directory for the trained runs and each model's sample grid")
     cp.add_argument("--n", type=at_most(MAX_SAMPLES), default=1000, help="samples per model, from uniform noise")
     cp.add_argument("--seed", type=seed_int, default=0, help="training and sampling seed")
@@ -49,9 +49,9 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
     from ..core.quality.comparison import format_table, score_model, training_record
 
     families = [f.strip() for f in families_text.split(",") if f.strip()] if train_minutes else []
-    bad = [f for f in families if f not in family_names()]
+    bad = [f for f in families if f not in SHIPPED_FAMILIES]
     if bad:
-        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(family_names())})")
+        raise ConfigError(f"--families: unknown {', '.join(bad)} (choose from {', '.join(SHIPPED_FAMILIES)})")
     if not models and not families:
         raise ConfigError("nothing to compare: give trained models and/or --train-minutes")
     if families and out is None:

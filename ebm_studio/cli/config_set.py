@@ -18,11 +18,11 @@ import tomllib
 
 from ..core import config as C
 from ..core.errors import ConfigError
-from ..core.families import family_names
+from ..core.family_names import SHIPPED_FAMILIES
 
 #: Choice fields and their words, taken from the config module's tuples.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model.family": family_names(),
+    "model.family": SHIPPED_FAMILIES,
     "sampler.schedule": C.SCHEDULES,
     "sampler.precision": C.PRECISIONS,
     "sampler.compile": C.COMPILE_CHOICES,

@@ -9,28 +9,27 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, low: int, words: str) -> int:
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+        raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
+    if v < low:
+        raise argparse.ArgumentTypeError(f"expected {words}, got {v}")
     return v
+
+
+def positive_int(text: str) -> int:
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
+    return _int_at_least(text, 0, "an integer >= 0")
 
 
 def seed_int(text: str) -> int:
@@ -75,6 +74,11 @@ def fraction(text: str) -> float:
     if v > 1:
         raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {v}")
     return v
+
+
+def given(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The config overrides whose flag was given (not None): a command's flags as dotted keys."""
+    return {key: value for key, value in overrides.items() if value is not None}
 
 
 def add_quiet(p: argparse.ArgumentParser, help: str = "no progress output") -> None:

@@ -15,8 +15,6 @@ import sys
 import time
 from typing import TextIO
 
-from tqdm import tqdm
-
 #: Seconds between two plain lines when stderr is not a terminal.
 PLAIN_EVERY_S = 5.0
 PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%) [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
@@ -45,6 +43,8 @@ class Progress:
         self._last_line = -math.inf
         self._bar = None
         if not quiet and (tty if tty is not None else _isatty(self.stream)):
+            from tqdm import tqdm  # here, not at the top: the parser (and --help) loads without it
+
             self._bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True,
                              smoothing=0.1, leave=True, bar_format=None if rate else BAR_FORMAT_NO_RATE)
 
@@ -88,6 +88,8 @@ class Progress:
             self._line()  # where it ended
 
     def _line(self) -> None:
+        from tqdm import tqdm
+
         self._printed = (self.n, self.postfix)
         text = tqdm.format_meter(self.n, self.total, time.monotonic() - self._t0, prefix=self.desc, unit=self.unit,
                                  bar_format=self.plain_format, postfix=self.postfix or None)

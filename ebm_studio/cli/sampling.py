@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from ..core.families import family
-from .options import DEVICE_CHOICES, finite_float, nonneg_int, positive_float, seed_int
+from .options import DEVICE_CHOICES, finite_float, given, nonneg_int, positive_float, seed_int
 from .progress import Progress
 
 
@@ -60,6 +59,7 @@ def open_for_sampling(spec: str, opts: SamplerOptions):
     chain, ``--temperature`` a baseline), wrapped in its class guide for ``--label``."""
     from ..core.device import configure_threads, resolve_device
     from ..core.errors import ConfigError
+    from ..core.families import family
     from ..core.models_io import open_model
 
     configure_threads()
@@ -102,16 +102,9 @@ def sampler_config(run, opts: SamplerOptions):
             over["sampler.steps_per_level"] = max(1, opts.steps // s.levels)
         else:
             over["sampler.steps"] = opts.steps
-    if opts.step_size is not None:
-        over["sampler.step_size"] = opts.step_size
-    if opts.noise is not None:
-        over["sampler.noise"] = opts.noise
-    if opts.temperature is not None:
-        over["sampler.temperature"] = opts.temperature
-    if opts.precision is not None:
-        over["sampler.precision"] = opts.precision
-    if opts.compile:
-        over["sampler.compile"] = opts.compile
+    over.update(given({"sampler.step_size": opts.step_size, "sampler.noise": opts.noise,
+                       "sampler.temperature": opts.temperature, "sampler.precision": opts.precision,
+                       "sampler.compile": opts.compile}))
     if opts.init != "noise" and s.schedule == "ancestral":
         over["sampler.start"] = "noised"  # the chain starts from the user's image itself
     return run.config.with_overrides(**over) if over else run.config

@@ -15,13 +15,14 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..core.families import family_names
+from ..core.family_names import SHIPPED_FAMILIES
 from .config_set import add_set
 from .options import (
     DEVICE_CHOICES,
     add_quiet,
     finite_float,
     fraction,
+    given,
     nonneg_int,
     positive_float,
     positive_int,
@@ -40,7 +41,7 @@ def register(sub) -> None:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + ancestral sampler), "
                                     "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
-    t.add_argument("--model", choices=list(family_names()),
+    t.add_argument("--model", choices=list(SHIPPED_FAMILIES),
                    help="model family (vae and flow: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
@@ -92,37 +93,18 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     from ..core.errors import ConfigError
 
     over: dict[str, Any] = {}
-    if args.model:
-        over["model.family"] = args.model
     if args.hidden:
         try:
             over["model.hidden"] = [int(h) for h in args.hidden.split(",")]
         except ValueError:
             raise ConfigError(f"--hidden must be integers separated by commas, got {args.hidden!r}") from None
-    if args.width:
-        over["model.width"] = args.width
-    if args.prior_components:
-        over["model.prior_components"] = args.prior_components
     if args.digits is not None:  # '' is an error, not "all ten"
         over["data.digits"] = normalise_digits(args.digits)
-    if args.data:
-        over["data.source"] = args.data
-    if args.limit:
-        over["data.limit"] = args.limit
-    if args.device:
-        over["train.device"] = args.device
-    if args.seed is not None:
-        over["train.seed"] = args.seed
-    if args.batch_size:
-        over["train.batch_size"] = args.batch_size
-    if args.lr:
-        over["train.lr"] = args.lr
-    if args.anneal is not None:
-        over["train.lr_anneal"] = args.anneal
-    if args.contrast is not None:
-        over["train.contrast"] = args.contrast
-    if args.contrast_phase is not None:
-        over["train.contrast_phase"] = args.contrast_phase
+    over.update(given({  # --data '' means the default, as no --data does
+        "model.family": args.model, "model.width": args.width, "model.prior_components": args.prior_components,
+        "data.source": args.data or None, "data.limit": args.limit, "train.device": args.device,
+        "train.seed": args.seed, "train.batch_size": args.batch_size, "train.lr": args.lr,
+        "train.lr_anneal": args.anneal, "train.contrast": args.contrast, "train.contrast_phase": args.contrast_phase}))
     return over
 
 

@@ -14,7 +14,9 @@ run's ``train.on_divergence`` policy:
 
 "Going wrong" means a non-finite loss, energy, gradient or weight, or values exploding against
 the run's own recent history: an energy ``energy_spike`` times its running median (or beyond the
-absolute ``max_energy``), or a gradient norm ``grad_spike`` times its running median. Ratios are
+absolute ``max_energy``), or a gradient norm ``grad_spike`` times its running median; or weights
+beyond the family's own absolute bound (the trainer's ``max_weight``, e.g. Boltzmann machines',
+which also covers the warm-up steps before any history exists). Ratios are
 set well above what healthy runs show (the shipped DSM run peaks at 18x and 29x in its first
 steps) so a sound run is never interrupted.
 """
@@ -108,6 +110,9 @@ class DivergenceGuard:
                            in_samples=not math.isfinite(record.e_samples))
         if not trainer.params_finite():
             return Problem("non-finite weights")
+        bound = getattr(trainer, "max_weight", math.inf)
+        if math.isfinite(bound) and (scale := trainer.weight_scale()) > bound:
+            return Problem(f"weights grew to {scale:.3g}, beyond this family's bound of {bound:g}")
         energy = max(abs(record.e_data), abs(record.e_samples))
         in_samples = abs(record.e_samples) > abs(record.e_data)
         which = "sample energies" if in_samples else "data energies"

@@ -20,6 +20,7 @@ from .chain import ChainStep, drain
 from .config import RunConfig, register_family
 from .errors import ConfigError
 from .family import Family
+from .family_names import SHIPPED_FAMILIES
 
 #: The family packages, in the order the studio lists their families.
 PACKAGES = (conv, boltzmann, baselines)
@@ -39,6 +40,9 @@ def register(record: Family) -> Family:
 for _package in PACKAGES:
     for _record in _package.FAMILIES:
         register(_record)
+if tuple(_RECORDS) != SHIPPED_FAMILIES:  # the CLI's parser lists the names without importing the packages
+    raise RuntimeError(f"family_names.SHIPPED_FAMILIES {SHIPPED_FAMILIES} does not match the registered "
+                       f"families {tuple(_RECORDS)}: list the new family there too")
 
 
 def family(name: str) -> Family:

@@ -13,6 +13,7 @@ and says how to build its model (:meth:`StepTrainer.build_model`) and what one s
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -198,6 +199,14 @@ class StepTrainer:
 
     def params_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+
+    #: The largest |parameter| a sound model of the family has; beyond it the divergence guard calls
+    #: the run diverged even while its energies still look plausible (inf: no such bound).
+    max_weight: float = math.inf
+
+    def weight_scale(self) -> float:
+        """The largest |parameter| of the model (what :attr:`max_weight` bounds)."""
+        return max((float(p.detach().abs().max()) for p in self.model.parameters() if p.numel()), default=0.0)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Family-specific state beyond weights and optimizer (e.g. the replay buffer)."""

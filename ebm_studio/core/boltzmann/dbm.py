@@ -13,7 +13,6 @@ import math
 import torch
 from torch import nn
 
-from ..chain import ChainStep
 from .rbm import RBM, sample_bernoulli
 
 
@@ -111,21 +110,3 @@ class DBM(nn.Module):
         self.W2.copy_(top.W)
         self.c2.copy_(top.c)
 
-
-def dbm_gibbs_chain(model: DBM, x0, steps: int, generator=None, mask=None, beta0: float = 1.0):
-    """Gibbs chain for the canvas/gallery, yielding p(v | h1) each sweep (see gibbs.gibbs_chain)."""
-    shape = x0.shape
-    v0 = model.flat(x0).float()
-    v = sample_bernoulli(v0.clamp(0, 1), generator)
-    keep = None if mask is None else mask.to(torch.bool).expand(shape).reshape(shape[0], -1)
-    with torch.no_grad():
-        _, mu2 = model.mean_field(v0, iters=3)
-        h2 = sample_bernoulli(mu2, generator)
-        yield ChainStep(0, v0.reshape(shape), model.free_energy(v0))
-        for k in range(1, steps + 1):
-            beta = beta0 + (1.0 - beta0) * k / steps
-            v, _, h2, mean = model.gibbs(v, None, h2, generator, beta)
-            if keep is not None:
-                v = torch.where(keep, v0, v)
-                mean = torch.where(keep, v0, mean)
-            yield ChainStep(k, mean.reshape(shape), model.free_energy(mean))

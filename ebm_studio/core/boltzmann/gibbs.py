@@ -14,7 +14,7 @@ from typing import Iterator
 import torch
 
 from ..chain import ChainStep
-from .dbm import DBM, dbm_gibbs_chain
+from .dbm import DBM
 from .rbm import sample_bernoulli
 
 
@@ -31,20 +31,43 @@ def gibbs_sample_chain(model, cfg, x0: torch.Tensor, steps: int | None = None, m
 
 def gibbs_chain(model, x0: torch.Tensor, steps: int, generator: torch.Generator | None = None,
                 mask: torch.Tensor | None = None, beta0: float = 1.0, binarize: bool = True) -> Iterator[ChainStep]:
+    """An RBM's chain: each sweep v -> h -> v."""
+    def sweep(v, beta):
+        mean = model.visible_mean(model.sample_hidden(v, generator, beta=beta), beta=beta)
+        return sample_bernoulli(mean, generator), mean
+
+    return _sweeps(model, x0, steps, lambda v0: sweep, generator, mask, beta0, binarize, clamp_start=True)
+
+
+def dbm_gibbs_chain(model: DBM, x0, steps: int, generator=None, mask=None, beta0: float = 1.0):
+    """A deep Boltzmann machine's chain: each sweep updates every layer, from a top layer drawn
+    from the mean field of the start; it yields p(v | h1)."""
+    def start(v0):
+        h2 = sample_bernoulli(model.mean_field(v0, iters=3)[1], generator)
+
+        def sweep(v, beta):
+            nonlocal h2
+            v, _, h2, mean = model.gibbs(v, None, h2, generator, beta)
+            return v, mean
+        return sweep
+
+    return _sweeps(model, x0, steps, start, generator, mask, beta0, binarize=True, clamp_start=False)
+
+
+def _sweeps(model, x0, steps, start, generator, mask, beta0, binarize, clamp_start) -> Iterator[ChainStep]:
+    """The one Gibbs loop: ``steps`` sweeps (``start(v0)`` makes the sweep function), annealed
+    from ``beta0`` to 1, ``mask``'s pixels held at the start image, p(v | h) yielded each sweep."""
     shape = x0.shape
     v0 = x0.reshape(shape[0], -1).float()
     v = sample_bernoulli(v0.clamp(0, 1), generator) if binarize else v0.clone()
-    keep = None
-    if mask is not None:
-        keep = mask.to(torch.bool).expand(shape).reshape(shape[0], -1)
+    keep = None if mask is None else mask.to(torch.bool).expand(shape).reshape(shape[0], -1)
+    if keep is not None and clamp_start:
         v = torch.where(keep, v0, v)
     with torch.no_grad():
+        sweep = start(v0)
         yield ChainStep(0, v0.reshape(shape), model.free_energy(v0))
         for k in range(1, steps + 1):
-            beta = beta0 + (1.0 - beta0) * k / steps if steps else 1.0
-            h = model.sample_hidden(v, generator, beta=beta)
-            mean = model.visible_mean(h, beta=beta)
-            v = sample_bernoulli(mean, generator)
+            v, mean = sweep(v, beta0 + (1.0 - beta0) * k / steps)
             if keep is not None:
                 v = torch.where(keep, v0, v)
                 mean = torch.where(keep, v0, mean)

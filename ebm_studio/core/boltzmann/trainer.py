@@ -60,6 +60,10 @@ def binarize(x: torch.Tensor, mode: str, generator=None) -> torch.Tensor:
 
 class BoltzmannTrainer(StepTrainer):
     build_model = staticmethod(build_boltzmann)
+    #: A weight or bias past 50 puts a unit's input where sigmoid(50) = 1 - 2e-22: the units are
+    #: deterministic and the Gibbs chains freeze, while the free energies stay finite and, inside the
+    #: guard's warm-up, raise no spike. Sound recipes keep every parameter near the visible biases' 7.
+    max_weight = 50.0
 
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
