@@ -53,7 +53,8 @@ def sample(model: str, n: int, out: Path, grid: str | None, opts: SamplerOptions
     suffix = ".npy" if to_stdout else out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise DataError(f"{out}: output must end in .npy or .png")
-    check_output_path(out, "file", (".npy", ".png"))
+    if not to_stdout:
+        check_output_path(out, "file", (".npy", ".png"))
     shape = check_grid(*parse_grid(grid)) if grid else None
     run, device = open_for_sampling(model, opts)
     cfg = sampler_config(run, opts)

@@ -28,7 +28,7 @@ ISSUE_CASES = {
     "trainer-meta_lr_nan-resume": "a stored base learning rate of NaN",
     "trainer-meta_lr_1e9-resume": "a stored base learning rate of 1e9",
     "trainer-garbage-fresh": "a corrupt trainer.safetensors: --fresh-optimizer continues from the model",
-    "trainer-stale-resume": "trainer state of another step than the weights (kill between writes)",
+    "trainer-stale-resume": "trainer state of another step than the weights (kill between writes): goes on, says so",
     "idx-one_image": "a dataset of one image (IDX)",
     "folder-one_png": "a dataset of one image (folder)",
     "image-fifo-sample": "a FIFO as --init image",

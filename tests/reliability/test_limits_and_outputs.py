@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import ebm_studio.core.families  # noqa: F401  (registers every family's size estimate, as every front end does)
 from ebm_studio.core.config import PARAMETER_ESTIMATES, RunConfig
 from ebm_studio.core.errors import ConfigError, DivergenceError
 from ebm_studio.core.limits import MAX_GRID_CELLS, check_grid, check_seed

@@ -24,7 +24,7 @@ def baseline_parameters(model) -> int:
     h = int(model.hidden[0])
     if model.family == "vae":
         return 2 * (784 * h + h * h + 2 * h * model.latent) + 4 * h
-    return model.coupling_layers * (784 * h + h * h + 2 * 784 * h + 4 * h + 784)
+    return model.coupling_layers * (3 * 784 * h + h * h + 4 * h + 3 * 784)
 
 
 def build_baseline(cfg) -> LatentGenerator:
