@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import tomllib
 from dataclasses import fields
 from typing import Any
-
-import tomllib
 
 from ..core import config as C
 from ..core.errors import ConfigError

@@ -1,9 +1,9 @@
 """The shipped files: found through the package, listed in the wheel, a clear error when gone."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from ebm_studio.core import resources
 from ebm_studio.core.errors import EbmStudioError
