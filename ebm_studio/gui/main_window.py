@@ -296,7 +296,6 @@ def launch(argv: list[str]) -> int:
     pool thread or library teardown keeps it alive: everything worth keeping is saved by then."""
     from ..core.device import configure_threads
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("EBM Studio")
     app.setOrganizationName("EBM Studio")
