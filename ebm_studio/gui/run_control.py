@@ -114,7 +114,9 @@ class RunControl:
         self.worker = TrainingWorker(source, self.training.budget(), self.training.live_overrides())
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self.thread.quit)
+        # quit() is thread-safe: called directly from the worker's thread it ends the thread even while
+        # this one is blocked, instead of waiting in this thread's event queue
+        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.thread.finished.connect(lambda t=self.thread: self._worker_finished(t))
         self.worker.session_ready.connect(self._on_session_ready)
         self.worker.records.connect(self._on_records)
