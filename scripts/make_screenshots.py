@@ -4,7 +4,7 @@
 
 For each screen size it starts Xvfb with the openbox window manager, opens the studio
 maximised (the shipped model shown), and for each scene (the window as opened, mid-training,
-the canvas mid-chain, an RBM opened) waits until the scene is on screen, grabs the whole
+the canvas mid-chain, an RBM opened, 64 fresh samples generated) waits until the scene is on screen, grabs the whole
 screen with ImageMagick's ``import -window root`` and closes the window with Ctrl+Q through
 ``xdotool``. Training is started by pressing Ctrl+R through ``xdotool`` too. Writes
 ``OUT/<scene>-<W>x<H>.png``; look at every one before using it (a screen is black for its first
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENES = ("opened", "training", "canvas", "rbm")
+SCENES = ("opened", "training", "canvas", "rbm", "generated")
 
 
 # --- inside the X server: the studio, put into a scene ---------------------------------------------
@@ -48,6 +48,8 @@ def run_scene(scene: str) -> int:
     def setup():
         if scene == "rbm":
             win.open_path("pretrained:rbm")
+        elif scene == "generated":
+            win.samples.generate_btn.click()  # Generate with the default sampler, as a click would
         elif scene == "canvas":
             win.canvas_dock.raise_()
             win.canvas.seed_noisy_mnist()
@@ -57,6 +59,8 @@ def run_scene(scene: str) -> int:
     def poll():
         elapsed = time.monotonic() - state["t0"]
         if scene in ("opened", "rbm") and elapsed > 4:
+            ready()
+        elif scene == "generated" and "samples from uniform noise" in win.samples.source and not win.samples._busy:
             ready()
         elif scene == "training" and win.charts.n_points > 40 and elapsed > 6:
             ready()

@@ -16,6 +16,7 @@ from ..core.family_names import SHIPPED_FAMILIES
 from ..core.limits import MAX_SAMPLES
 from .options import DEVICE_CHOICES, add_quiet, at_most, positive_float, seed_int
 from .progress import Progress
+from .sampling import add_solver_args
 from .train import drive
 
 
@@ -34,13 +35,25 @@ def register(sub) -> None:
     cp.add_argument("--seed", type=seed_int, default=0, help="training and sampling seed")
     cp.add_argument("--device", choices=list(DEVICE_CHOICES), default="auto")
     cp.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    add_solver_args(cp, steps=True)
     add_quiet(cp, help="no training progress")
     cp.set_defaults(handler=lambda a: compare(a.models, a.train_minutes, a.families, a.out, a.n, a.seed, a.device,
-                                          as_json=a.json, quiet=a.quiet))
+                                          as_json=a.json, quiet=a.quiet, sampler=a.sampler, steps=a.steps))
+
+
+def with_sampler(cfg, sampler: str | None, steps: int | None):
+    """A compared model's config with ``--sampler``/``--steps``: they apply to the models that walk
+    a noise ladder (noise-conditional conv energies); the others keep their own samplers."""
+    from .sampling import ladder_overrides
+
+    if cfg.sampler.schedule != "ancestral":
+        return cfg
+    over = ladder_overrides(cfg, sampler, steps)
+    return cfg.with_overrides(**over) if over else cfg
 
 
 def compare(models: list[str], train_minutes: float | None, families_text: str, out: Path | None, n: int, seed: int,
-            device_name: str, as_json: bool, quiet: bool) -> int:
+            device_name: str, as_json: bool, quiet: bool, sampler: str | None = None, steps: int | None = None) -> int:
     from ..core.device import configure_threads, resolve_device
     from ..core.errors import ConfigError
     from ..core.export import save_grid_png
@@ -74,9 +87,10 @@ def compare(models: list[str], train_minutes: float | None, families_text: str, 
         entries.append((f"{family} ({train_minutes:g} min)", run.model, run.config, run.path))
     rows = []
     for name, model, cfg, path in entries:
-        steps, minutes = training_record(path if path.is_dir() else None)
+        cfg = with_sampler(cfg, sampler, steps)
+        train_steps, minutes = training_record(path if path.is_dir() else None)
         with Progress(f"sample {name}", total=0, quiet=quiet) as bar:
-            row, samples = score_model(name, model, cfg, meter, n=n, seed=seed, device=device, train_steps=steps,
+            row, samples = score_model(name, model, cfg, meter, n=n, seed=seed, device=device, train_steps=train_steps,
                                        train_minutes=minutes,
                                        progress=lambda done, total: bar.update(done, total=total))
         rows.append(row)

@@ -23,6 +23,8 @@ from ..core.family_names import SHIPPED_FAMILIES
 CHOICES: dict[str, tuple[str, ...]] = {
     "model.family": SHIPPED_FAMILIES,
     "sampler.schedule": C.SCHEDULES,
+    "sampler.method": C.METHODS,
+    "sampler.ladder": C.LADDERS,
     "sampler.precision": C.PRECISIONS,
     "sampler.compile": C.COMPILE_CHOICES,
     "train.objective": C.OBJECTIVES,

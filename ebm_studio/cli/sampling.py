@@ -26,17 +26,35 @@ class SamplerOptions:
     precision: str | None = None
     temperature: float | None = None
     init: str = "noise"
+    sampler: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, init: str = "noise") -> "SamplerOptions":
         return cls(steps=args.steps, step_size=args.step_size, noise=args.noise, seed=args.seed, device=args.device,
                    label=args.label, guidance=args.guidance, compile=args.compile, precision=args.precision,
-                   temperature=args.temperature, init=init)
+                   temperature=args.temperature, init=init, sampler=getattr(args, "sampler", None))
+
+
+SOLVER_HELP = ("noise-conditional conv models: how a sample is drawn from noise. fast-pc = the predictor-corrector "
+               "chain with its corrector steps at large noise only (111 steps); pc = the chain over all 300 "
+               "training levels (601 steps, the slow reference); heun, dpm++2m, euler = deterministic ODE "
+               "solvers, euler-a = stochastic (20 steps; Heun evaluates twice a step). --steps: the sampler's "
+               "steps. Default: the model's own (sampler.method)")
+
+
+def add_solver_args(p: argparse.ArgumentParser, steps: bool = False) -> None:
+    from ..core.config import METHODS
+
+    p.add_argument("--sampler", choices=list(METHODS), help=SOLVER_HELP)
+    if steps:
+        p.add_argument("--steps", type=nonneg_int, help="with --sampler: its steps (default: the model's own)")
 
 
 def add_sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=nonneg_int, help="sampler steps (default: the model's own; for an annealed "
-                                                    "sampler, the total over all noise levels)")
+                                                    "sampler, the total over all noise levels; with a solver "
+                                                    "(--sampler), the solver's steps)")
+    add_solver_args(p)
     p.add_argument("--step-size", type=finite_float, help="Langevin step size")
     p.add_argument("--noise", type=finite_float, help="Langevin noise scale")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed")
@@ -95,10 +113,15 @@ def sampler_config(run, opts: SamplerOptions):
     annealed = laddered and opts.step_size is None and opts.noise is None
     if laddered and not annealed:
         over["sampler.schedule"] = "constant"
-    if opts.steps is not None:
-        if annealed and s.schedule == "ancestral":  # levels of (1 predictor + correctors), +1 noise injection
-            over["sampler.levels"] = max(1, -(-(opts.steps - 1) // s.steps_per_level))
-        elif annealed:
+    if opts.sampler is not None and laddered and not annealed:
+        from ..core.errors import ConfigError
+
+        raise ConfigError("--sampler draws along the noise ladder; --step-size and --noise ask for constant-step "
+                          "Langevin instead: give one or the other")
+    if (annealed and s.schedule == "ancestral") or opts.sampler is not None:
+        over.update(ladder_overrides(run.config, opts.sampler, opts.steps))
+    elif opts.steps is not None:
+        if annealed:
             over["sampler.steps_per_level"] = max(1, opts.steps // s.levels)
         else:
             over["sampler.steps"] = opts.steps
@@ -108,6 +131,30 @@ def sampler_config(run, opts: SamplerOptions):
     if opts.init != "noise" and s.schedule == "ancestral":
         over["sampler.start"] = "noised"  # the chain starts from the user's image itself
     return run.config.with_overrides(**over) if over else run.config
+
+
+def ladder_overrides(cfg, sampler: str | None, steps: int | None) -> dict:
+    """``--sampler`` and ``--steps`` of a model that walks the noise ladder: the method, and the
+    solver's steps or the predictor-corrector chain's levels (each of 1 predictor + correctors, +1
+    noise injection). :class:`ConfigError` for ``--sampler`` on any other model (Langevin with a
+    constant step, Gibbs, a baseline)."""
+    from dataclasses import replace
+
+    from ..core.errors import ConfigError
+
+    s = cfg.sampler
+    if s.schedule != "ancestral":
+        if sampler is None:
+            return {}
+        raise ConfigError(f"--sampler applies to noise-conditional conv models (sampler.schedule = ancestral); this "
+                          f"{cfg.model.family} model samples with its {s.schedule} schedule")
+    method = s.method if sampler is None else sampler
+    over = {} if sampler is None else {"sampler.method": method}
+    if steps and method == "pc":
+        over["sampler.levels"] = max(1, -(-(steps - 1) // s.steps_per_level))
+    elif steps:  # the sampler's total steps, as for the chains; the fast chain's levels follow from them
+        over["sampler.solver_steps"] = replace(s, method=method).solver_steps_for(steps)
+    return over
 
 
 def initial_images(init: str, n: int, device, generator):

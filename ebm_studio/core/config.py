@@ -25,6 +25,8 @@ from .limits import MAX_SEED, check_model_size
 
 ACTIVATIONS = ("swish", "silu", "softplus", "elu", "gelu", "tanh")  # conv: see conv/energy.py
 SCHEDULES = ("annealed", "ancestral", "constant")
+METHODS = ("fast-pc", "pc", "heun", "dpm++2m", "euler", "euler-a")  # ancestral: how a sample is drawn from noise
+LADDERS = ("karras", "geometric")  # the few-step solvers' sigma ladder (conv/schedules.py)
 OBJECTIVES = ("dsm", "cd")
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
 OPTIMIZERS = ("adam", "sgd")
@@ -104,6 +106,13 @@ class SamplerConfig:
     steps_per_level: int = 2  # annealed: Langevin steps a level; ancestral: 1 predictor + correctors
     eps: float = 3e-4  # annealed: step size at the smallest noise level
     sample_steps: int = 0  # steps of a chain from noise when sampling (0 = the schedule's own total)
+    method: str = "fast-pc"  # ancestral: samples from noise by fast-pc, "pc" (the whole training ladder), a solver
+    solver_steps: int = 20  # fast-pc: its levels above fast_cut; a solver: its steps (heun: 2 evaluations a step)
+    ladder: str = "karras"  # ancestral + a solver: its sigma ladder
+    fast_correctors: int = 4  # fast-pc: Langevin corrector steps at each level above fast_cut
+    fast_snr: float = 0.3  # fast-pc: their signal-to-noise ratio
+    fast_cut: float = 0.2  # fast-pc: the noise level below which no corrector runs
+    fast_tail: int = 10  # fast-pc: its levels below fast_cut
     snr: float = 0.2  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
     start: str = "prior"  # ancestral + Gaussian prior: start at the fit N(mu, C) mapped from the noise; "noised": at it
@@ -130,13 +139,50 @@ class SamplerConfig:
         _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
         _choice("sampler.precision", self.precision, PRECISIONS)
         _choice("sampler.start", self.start, ("prior", "noised"))
+        _choice("sampler.method", self.method, METHODS)
+        _int("sampler.solver_steps", self.solver_steps, 1, 10_000)
+        _choice("sampler.ladder", self.ladder, LADDERS)
+        _int("sampler.fast_correctors", self.fast_correctors, 0, 1000)
+        _float("sampler.fast_snr", self.fast_snr, 0.0, 10.0)
+        _float("sampler.fast_cut", self.fast_cut, 0.0, 100.0, open_low=True)
+        _int("sampler.fast_tail", self.fast_tail, 0, 10_000)
         if isinstance(self.compile, bool):  # files of 2026-11-30 wrote true/false
             self.compile = "on" if self.compile else "off"
         _choice("sampler.compile", self.compile, COMPILE_CHOICES)
 
+    def uses_solver(self) -> bool:
+        """Whether samples from noise are drawn by a few-step sampler (``method``: the fast
+        predictor-corrector chain or a solver), not by the chain down the training ladder."""
+        return self.schedule == "ancestral" and self.method != "pc"
+
+    def evaluations(self, steps: int | None = None) -> int:
+        """Network evaluations of one sample from noise (``steps``: the sampler's, default its own):
+        a solver's steps (Heun: two a step but the last), or one a chain step and one to start."""
+        steps = self.total_steps() if steps is None else steps
+        if self.uses_solver() and self.method != "fast-pc":
+            return 2 * steps - 1 if self.method == "heun" else steps
+        return steps + 1
+
     def total_steps(self) -> int:
-        """Steps of one chain from noise: the annealed ladder (+1 denoising step), the ancestral
-        sampler's levels x (1 + correctors) (+1 initial noise injection), or ``steps``."""
+        """Steps of one sample from noise: the fast predictor-corrector chain's (its levels, with
+        ``fast_correctors`` each above ``fast_cut``, +1 noise injection), a solver's, else :meth:`chain_steps`."""
+        if self.uses_solver() and self.method == "fast-pc":
+            tail = self.fast_tail if self.sigma_min < min(self.fast_cut, self.sigma_max) else 0
+            return 1 + self.solver_steps * (self.fast_correctors + 1) + tail
+        return self.solver_steps if self.uses_solver() else self.chain_steps()
+
+    def solver_steps_for(self, steps: int) -> int:
+        """The ``solver_steps`` that make a sample of ``steps`` total steps (:meth:`total_steps`)
+        with a few-step sampler: a solver's steps, or the fast chain's levels above ``fast_cut``."""
+        if self.method == "fast-pc":
+            tail = self.fast_tail if self.sigma_min < min(self.fast_cut, self.sigma_max) else 0
+            return max(1, -(-(steps - 1 - tail) // (self.fast_correctors + 1)))
+        return max(1, steps)
+
+    def chain_steps(self) -> int:
+        """Steps of one Langevin chain from noise (the canvas plays it even where a solver draws the
+        samples): the annealed ladder (+1 denoising step), the ancestral sampler's levels x
+        (1 + correctors) (+1 initial noise injection), or ``steps``."""
         if self.sample_steps:
             return self.sample_steps
         return self.levels * self.steps_per_level + 1 if self.schedule in ("annealed", "ancestral") else self.steps

@@ -43,7 +43,7 @@ class PlaybackSettings:
         s = cfg.sampler
         laddered = s.schedule in ("annealed", "ancestral")
         step, noise = (s.eps / s.sigma_min, (2 * s.eps) ** 0.5) if laddered else (s.step_size, s.noise)
-        return cls(total_steps=total_steps or (s.total_steps() if laddered else 200), step_size=step, noise=noise,
+        return cls(total_steps=total_steps or (s.chain_steps() if laddered else 200), step_size=step, noise=noise,
                    grad_clip=s.grad_clip, record_every=record_every,
                    anneal_from=anneal_from if laddered else None, seed_is_noisy=seed_is_noisy)
 

@@ -10,13 +10,12 @@ it draws the model's samples first and scores those.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -36,108 +35,8 @@ from ..core.export import save_grid_png
 from ..core.families import family
 from .fields import NumberField
 from .image_grid import ImageGrid
+from .sample_jobs import METHOD_NAMES, generate_samples, live_caption, reconstruction_grid, sampler_summary, with_method
 from .tasks import run_job
-
-TILE, PAD = 28, 2
-
-
-def generate_samples(model, cfg, n: int, steps: int, seed: int, job=None) -> np.ndarray:
-    """Fresh samples from uniform noise with the model's own sampler (a worker-thread job): the
-    quality meter's own batch draw when ``steps`` is the model's chain length, else a chain of
-    ``steps``. Progress goes to ``job``; Cancel stops it within one sampler step."""
-    from ..controller.jobs import Job
-    from ..core.families import draw_from_noise_steps, sample_chain
-
-    job = job or Job("generate")
-    if steps == cfg.sampler.total_steps():
-        x = job.drive(draw_from_noise_steps(model, cfg, n, seed=seed, batch=max(1, n)))
-        return x[:, 0].detach().float().cpu().numpy().copy()
-    g = torch.Generator().manual_seed(seed)
-    x0 = torch.rand((n, 1, 28, 28), generator=g)
-    last = None
-    chain = sample_chain(model, cfg, x0, steps=steps, generator=g)
-    try:
-        for last in chain:
-            job.advance(last.step, max(1, steps))
-            job.check()
-    finally:
-        chain.close()
-    return last.x[:, 0].detach().float().cpu().numpy().copy()
-
-
-def read_grid_png(path: str | Path, tile: int = TILE, pad: int = PAD) -> np.ndarray:
-    """The (N, 28, 28) images of a sample grid written by ``save_grid_png`` (square cells, any
-    whole pixel scale, no title): how the shipped model's samples.png becomes samples again."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-    h, w = arr.shape
-    for scale in range(1, 9):
-        cols, rest = divmod(w // scale - pad, tile + pad) if w % scale == 0 else (0, 1)
-        rows, rest_h = divmod(h // scale - pad, tile + pad) if h % scale == 0 else (0, 1)
-        if cols and rows and rest == 0 and rest_h == 0:
-            break
-    else:
-        return np.zeros((0, tile, tile), np.float32)
-    small = arr[::scale, ::scale]
-    out = [small[pad + r * (tile + pad): pad + r * (tile + pad) + tile,
-                 pad + c * (tile + pad): pad + c * (tile + pad) + tile]
-           for r in range(rows) for c in range(cols)]
-    return np.stack(out).astype(np.float32)
-
-
-def reconstruction_grid(model, seed: int, n: int = 8, job=None):
-    """(4n, 28, 28) rows of originals, reconstructions, flipped and denoised test digits, and the
-    per-pixel error rates on these digits (a worker-thread job; the model is a CPU copy)."""
-    from ..core.boltzmann.analysis import flip_pixels, reconstruct, reconstruction_figures
-    from ..core.data import load_mnist
-
-    g = torch.Generator().manual_seed(seed)
-    test = load_mnist("test").images
-    idx = torch.randperm(len(test), generator=g)[:n]
-    v = (test[idx] > 0.5).float()
-    noisy = flip_pixels(v, 0.15, g)
-    rows = [v, reconstruct(model, v), noisy, reconstruct(model, noisy)]
-    images = torch.cat([r.reshape(n, 28, 28) for r in rows]).numpy().astype(np.float32)
-    if job is not None:
-        job.check()
-    figures = reconstruction_figures(model, v.reshape(n, -1), flip=0.15, seed=seed)
-    return images, figures
-
-
-def live_caption(cfg) -> str:
-    """What the live view shows during training, in the words of the objective being trained."""
-    if cfg is None:
-        return "Live view of the training run"
-    t, s = cfg.train, cfg.sampler
-    start = {"buffer": "replay-buffer chains", "data": "chains started at the data batch",
-             "noise": "chains started from noise"}[t.negatives]
-    traits = family(cfg.model.family)
-    if not traits.energy_model:
-        return f"Live: samples from the latent prior (temperature {s.temperature:g})"
-    if traits.gibbs:
-        return f"Live: fantasy particles, {start} after {s.steps} Gibbs sweep(s) (visible means)"
-    if t.objective == "dsm":
-        return ("Live: NOT samples of the model. Noised training digits, denoised in one step (Tweedie): "
-                "how well it denoises. Generate draws real samples")
-    return f"Live: negative samples, {start} after {s.steps} Langevin steps"
-
-
-def sampler_summary(cfg, steps: int | None = None) -> str:
-    """The sampler in ASCII words (exported PNG titles use PIL's fonts, which may lack Greek and arrows)."""
-    s = cfg.sampler
-    traits = family(cfg.model.family)
-    steps = cfg.sampler.total_steps() if steps is None else steps
-    if not traits.energy_model:
-        return f"one pass from the latent prior, temperature {s.temperature:g}"
-    if traits.gibbs:
-        return f"Gibbs sampling, {steps} sweeps"
-    if s.schedule == "ancestral":
-        return f"ancestral sampling sigma {s.sigma_max:g} to {s.sigma_min:g}, {steps} steps"
-    if s.schedule == "annealed":
-        return f"annealed Langevin sigma {s.sigma_max:g} to {s.sigma_min:g}, {steps} steps, eps {s.eps:g}"
-    return f"Langevin, {steps} steps of size {s.step_size:g}, noise {s.noise:g}"
 
 
 class ExportDialog(QDialog):
@@ -214,6 +113,17 @@ class SamplesPanel(QWidget):
         self.n = NumberField("samples", 64, 1, 1024, integer=True, tooltip="How many samples to draw")
         self.steps = NumberField("steps", 200, 0, 100_000, integer=True,
                                  tooltip="Sampler steps from uniform noise (the model's own chain length by default)")
+        self.method = QComboBox()
+        for key, name in METHOD_NAMES.items():
+            self.method.addItem(name, key)
+        self.method.setMinimumContentsLength(10)  # long names must not widen the dock (the popup shows them whole)
+        self.method.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.method.setToolTip("How Generate and Evaluate draw a sample from noise (noise-conditional models): the "
+                               "fast predictor-corrector chain (Langevin corrector steps at large noise only, about "
+                               "110 evaluations);\nthe reference chain down all 300 training levels (about 600); or "
+                               "an ODE solver (Heun, DPM-Solver++, Euler: a few dozen, blurrier) or Euler ancestral. "
+                               "steps: the sampler's steps")
+        self.method.currentIndexChanged.connect(self._method_changed)
         self.generate_btn = QPushButton("Generate")
         self.generate_btn.setToolTip("Draw fresh samples from uniform noise with the model's own sampler")
         self.generate_btn.clicked.connect(lambda: self.generate())
@@ -232,11 +142,25 @@ class SamplesPanel(QWidget):
         for w in (QLabel("N"), self.n, QLabel("steps"), self.steps):
             row.addWidget(w)
         grid.addLayout(row, 0, 0, 1, 2)
-        grid.addWidget(self.generate_btn, 1, 0)
-        grid.addWidget(self.eval_btn, 1, 1)
-        grid.addWidget(self.recon_btn, 2, 0)
-        grid.addWidget(self.export_btn, 2, 1)
+        method_row = QHBoxLayout()
+        method_row.addWidget(QLabel("sampler"))
+        method_row.addWidget(self.method, 1)
+        grid.addLayout(method_row, 1, 0, 1, 2)
+        grid.addWidget(self.generate_btn, 2, 0)
+        grid.addWidget(self.eval_btn, 2, 1)
+        grid.addWidget(self.recon_btn, 3, 0)
+        grid.addWidget(self.export_btn, 3, 1)
         return grid
+
+    def chosen_config(self, cfg=None):
+        """The config Generate and Evaluate draw with: the model's, with the sampler chosen here."""
+        cfg = self.cfg if cfg is None else cfg
+        return with_method(cfg, self.method.currentData() if self.method.isEnabled() else None)
+
+    def _method_changed(self) -> None:
+        cfg = self.chosen_config()
+        if cfg is not None:
+            self.steps.set_value(min(cfg.sampler.total_steps(), 100_000))  # that sampler's own length
 
     # --- rendering the controller's state --------------------------------------------------------
     @property
@@ -273,9 +197,15 @@ class SamplesPanel(QWidget):
         """A CPU copy of the model to sample from (never the one being trained) and its config."""
         old = self.cfg
         self.model, self.cfg = model, cfg
+        laddered = cfg is not None and cfg.sampler.schedule == "ancestral"
+        if laddered and (old is None or old.sampler.method != cfg.sampler.method):
+            self.method.blockSignals(True)
+            self.method.setCurrentIndex(max(0, self.method.findData(cfg.sampler.method)))
+            self.method.blockSignals(False)
+        self.method.setEnabled(laddered)
         if cfg is not None and (old is None or old.model.family != cfg.model.family
                                 or old.sampler.total_steps() != cfg.sampler.total_steps()):
-            self.steps.set_value(min(cfg.sampler.total_steps(), 100_000))  # the model's own chain length
+            self.steps.set_value(min(self.chosen_config().sampler.total_steps(), 100_000))  # its own chain length
         self._update_buttons()
 
     def show_negatives(self, images: np.ndarray, cfg=None) -> None:
@@ -348,14 +278,16 @@ class SamplesPanel(QWidget):
             self.error.emit("cannot generate: no model loaded yet (open one or train)")
             return
         self.model, self.cfg = model, cfg
-        self.message.emit(f"generating {n} samples with {steps} steps…")
+        cfg = self.chosen_config(cfg)
+        how = METHOD_NAMES[cfg.sampler.method] + ", " if cfg.sampler.schedule == "ancestral" else ""
+        self.message.emit(f"generating {n} samples ({how}{steps} steps)…")
         seed = int(np.random.default_rng().integers(0, 2**31))
-        self._job(f"generating {n} samples", generate_samples, lambda arr: self._generated(arr, steps, label),
-                  model, cfg, n, steps, seed)
+        self._job(f"generating {n} samples", generate_samples,
+                  lambda arr: self._generated(arr, f"{how}{steps} steps", steps, label), model, cfg, n, steps, seed)
 
-    def _generated(self, arr: np.ndarray, steps: int, label: str = "") -> None:
+    def _generated(self, arr: np.ndarray, how: str, steps: int, label: str = "") -> None:
         self._set_busy(False)
-        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {steps} steps{label}", "model", steps)
+        self.show_samples(arr, f"{len(arr)} samples from uniform noise, {how}{label}", "model", steps)
         self.message.emit("samples ready")
         if self._evaluate_next:
             self._evaluate_next = False
@@ -415,7 +347,7 @@ class SamplesPanel(QWidget):
             return None
         s = self.controller.samples
         what = s.caption.split(",")[0] if s.caption else "samples"
-        return f"{self.cfg.model.family} | {what} | {sampler_summary(self.cfg, s.steps)}".encode(
+        return f"{self.cfg.model.family} | {what} | {sampler_summary(self.chosen_config(), s.steps)}".encode(
             "ascii", "replace").decode("ascii")
 
     def export_dialog(self) -> None:

@@ -98,6 +98,12 @@ def build_optimisation_box(panel) -> QGroupBox:
     return opt_box
 
 
+#: How the studio names ``sampler.method`` (noise-conditional conv models), fastest first.
+METHOD_NAMES = {"fast-pc": "fast predictor-corrector", "pc": "predictor-corrector (all levels)",
+                "heun": "Heun ODE", "dpm++2m": "DPM-Solver++ 2M", "euler-a": "Euler ancestral",
+                "euler": "Euler ODE (DDIM)"}
+
+
 def build_sampler_box(panel) -> QGroupBox:
     samp_box = QGroupBox("Sampler (Langevin / Gibbs)")
     form = compact_form(samp_box)
@@ -118,6 +124,20 @@ def build_sampler_box(panel) -> QGroupBox:
     form.addRow("σ max / min", pair(panel.sigma_max, panel.sigma_min))
     form.addRow("Levels × steps", pair(panel.levels, panel.per_level))
     form.addRow("ε (finest step)", panel.eps)
+    panel.method = QComboBox()
+    for key, name in METHOD_NAMES.items():
+        panel.method.addItem(name, key)
+    panel.method.setMinimumContentsLength(10)  # long names must not widen the panel
+    panel.method.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    panel.method.setToolTip("Ancestral: how samples are drawn from noise after training (Generate, Evaluate, the "
+                            "CLI's sample and evaluate): the fast predictor-corrector chain (Langevin corrector steps "
+                            "at large noise only, ~110 evaluations), the slow reference walk down all 300 levels "
+                            "(~600), or a few-step ODE/SDE solver of the energy's score")
+    panel.method.currentIndexChanged.connect(panel._update_enabled)
+    panel.solver_steps = NumberField("solver steps", 20, 1, 10000, integer=True,
+                                     tooltip="Fast predictor-corrector: its noise levels with corrector steps; a "
+                                             "solver: its steps from σ max to 0 (Heun: two evaluations a step)")
+    form.addRow("Draw with", pair(panel.method, panel.solver_steps))
     panel.negatives = QComboBox()
     panel.negatives.addItem("Replay buffer (PCD)", "buffer")
     panel.negatives.addItem("From data (CD)", "data")

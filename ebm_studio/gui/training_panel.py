@@ -150,7 +150,8 @@ class TrainingPanel(QWidget):
         self._fields = [self.width, self.examples, self.batch_size, self.budget_value, self.lr, self.beta1,
                         self.alpha, self.contrast, self.seed, self.buffer_size, self.reinit, self.steps,
                         self.step_size, self.noise, self.grad_clip,
-                        self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0]
+                        self.sigma_max, self.sigma_min, self.levels, self.per_level, self.eps, self.beta0,
+                        self.solver_steps]
         self.live_fields = [self.lr, self.beta1, self.alpha, self.contrast, self.steps, self.step_size, self.noise,
                             self.grad_clip,
                             self.levels, self.per_level, self.eps, self.beta0]
@@ -159,7 +160,7 @@ class TrainingPanel(QWidget):
                            none_btn, self.batch_size, self.optimizer, self.seed, self.device, self.precision,
                            self.negatives,
                            self.buffer_size, self.budget_kind, self.budget_value, self.objective, self.schedule,
-                           self.sigma_max, self.sigma_min, *self._preset_widgets]
+                           self.sigma_max, self.sigma_min, self.method, self.solver_steps, *self._preset_widgets]
         for f in self._fields:
             f.validity_changed.connect(self._revalidate)
         for f in self.live_fields:
@@ -233,6 +234,8 @@ class TrainingPanel(QWidget):
         self.levels.set_value(s.levels)
         self.per_level.set_value(s.steps_per_level)
         self.eps.set_value(s.eps)
+        self.method.setCurrentIndex(max(0, self.method.findData(s.method)))
+        self.solver_steps.set_value(s.solver_steps)
         self.steps.set_value(s.steps)
         self.beta0.set_value(s.beta0)
         self.step_size.set_value(s.step_size)
@@ -279,6 +282,8 @@ class TrainingPanel(QWidget):
             "sampler.levels": self.levels.value(),
             "sampler.steps_per_level": self.per_level.value(),
             "sampler.eps": self.eps.value(),
+            "sampler.method": self.method.currentData(),
+            "sampler.solver_steps": self.solver_steps.value(),
         }
         if "width" in family(fam).model_fields:
             over["model.width"] = self.width.value()
@@ -337,7 +342,7 @@ class TrainingPanel(QWidget):
             for w in (self.objective, self.schedule, self.buffer_size, self.reinit, self.alpha, self.contrast,
                       self.sigma_max,
                       self.sigma_min, self.levels, self.per_level, self.eps, self.step_size, self.noise,
-                      self.grad_clip):
+                      self.grad_clip, self.method, self.solver_steps):
                 w.setEnabled(False)
             for w in (self.negatives, self.steps, self.beta0):
                 w.setEnabled(gibbs)
@@ -351,6 +356,8 @@ class TrainingPanel(QWidget):
         for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
             w.setEnabled(cd)
         self.contrast.setEnabled(not cd and self.schedule.currentData() == "ancestral")
+        self.method.setEnabled(not cd and self.schedule.currentData() == "ancestral")
+        self.solver_steps.setEnabled(self.method.isEnabled() and self.method.currentData() != "pc")
         for w in (self.sigma_max, self.sigma_min, self.levels, self.per_level):
             w.setEnabled(annealed or not cd)
         for w in (self.steps, self.step_size, self.noise, self.grad_clip):

@@ -39,7 +39,7 @@ def read_metrics(path: Path) -> list[dict]:
 
 def shipped_samples(run_path: Path, cfg) -> SampleSet:
     """The samples a shipped model comes with (its samples.png), as a SampleSet; empty if none."""
-    from .samples_panel import read_grid_png
+    from .sample_jobs import read_grid_png
 
     png = Path(run_path) / SHIPPED_SAMPLES
     if not png.is_file():
@@ -48,7 +48,7 @@ def shipped_samples(run_path: Path, cfg) -> SampleSet:
         images = read_grid_png(png)
     except (OSError, ValueError):
         return SampleSet()
-    steps = cfg.sampler.total_steps()
+    steps = cfg.sampler.chain_steps()  # how samples.png was drawn
     return SampleSet(images, f"{len(images)} samples of the shipped model from uniform noise, {steps} steps "
                              "(its samples.png)", "shipped", steps)
 

@@ -25,10 +25,15 @@ def test_cli_train_then_sample(tmp_path, capsys):
     w, h = Image.open(png).size
     assert (w, h) == ((3 * 28 + 4 * 2) * 2, (2 * 28 + 3 * 2) * 2)
     gif = tmp_path / "c.gif"
-    # annealed sampler: --steps 20 over 10 noise levels = 2 per level + 1 denoising step = 21 updates;
+    # the predictor-corrector chain: --steps 20 = 10 levels of 2 steps + 1 noise injection = 21 updates;
     # frames at steps 0, 5, 10, 15, 20 and the final state 21
-    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "20", "--every", "5"]) == 0
+    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "20", "--every", "5",
+                 "--sampler", "pc"]) == 0
     assert Image.open(gif).n_frames == 6
+    # a solver: --steps are its steps, frames at 0, 4, 8 and the final state 10
+    assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "10", "--every", "4",
+                 "--sampler", "heun"]) == 0
+    assert Image.open(gif).n_frames == 4
     # an explicit step size switches to constant-step Langevin: exactly --steps steps
     assert main(["chain", str(run), "--out", str(gif), "--n", "2", "--steps", "6", "--every", "2",
                  "--step-size", "0.01"]) == 0
@@ -36,6 +41,37 @@ def test_cli_train_then_sample(tmp_path, capsys):
     # resume continues from the saved step
     assert main(["train", "--out", str(run), "--steps", "2", "--resume", "--quiet"]) == 0
     assert len((run / "metrics.csv").read_text().strip().splitlines()) == 6
+
+
+def test_cli_sampler_choice_reaches_sample_evaluate_and_compare(tmp_path, capsys):
+    import json
+
+    from ebm_studio.cli.compare import with_sampler
+    from ebm_studio.core.presets import preset_config
+
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--steps", "2", "--limit", "64", "--batch-size", "16", "--width", "4",
+                 "--quiet"]) == 0
+    for method in ("heun", "dpm++2m", "euler", "euler-a"):
+        out = tmp_path / f"{method}.npy"
+        assert main(["sample", str(run), "--n", "3", "--out", str(out), "--sampler", method, "--steps", "3",
+                     "--quiet"]) == 0
+        arr = np.load(out)
+        assert arr.shape == (3, 28, 28) and 0 <= arr.min() and arr.max() <= 1
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--n", "20", "--sampler", "euler-a", "--steps", "4", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 20
+    cfg = preset_config("dsm")
+    assert with_sampler(cfg, "dpm++2m", 9).sampler.solver_steps == 9
+    assert with_sampler(cfg, "pc", 21).sampler.levels == 10  # the chain's levels of 2 steps, +1 injection
+    rbm = preset_config("rbm")
+    assert with_sampler(rbm, "heun", 9) is rbm  # compare leaves other families' samplers alone
+    rbm_run = tmp_path / "rbm"
+    assert main(["train", "--out", str(rbm_run), "--model", "rbm", "--steps", "1", "--limit", "64", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(rbm_run), "--n", "2", "--out", str(tmp_path / "r.npy"), "--sampler", "heun"]) == 2
+    err = capsys.readouterr().err
+    assert "--sampler applies to noise-conditional conv models" in err and "Traceback" not in err
 
 
 def test_cli_train_with_cd_preset(tmp_path):

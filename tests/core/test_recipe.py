@@ -20,7 +20,8 @@ def test_default_recipe_is_noise_conditional_dsm_with_ancestral_sampler():
     cfg = RunConfig()
     assert cfg.train.objective == "dsm" and cfg.sampler.schedule == "ancestral"
     assert cfg.model.noise_conditional and cfg.model.gaussian_prior
-    assert cfg.sampler.total_steps() == cfg.sampler.levels * cfg.sampler.steps_per_level + 1
+    assert cfg.sampler.chain_steps() == cfg.sampler.levels * cfg.sampler.steps_per_level + 1  # the canvas's chain
+    assert cfg.sampler.method == "fast-pc" and cfg.sampler.total_steps() == 111  # samples from noise
 
 
 def test_configs_written_before_the_new_recipe_keep_their_meaning():
@@ -87,10 +88,14 @@ def test_dsm_resume_is_exact(tmp_path, mnist_small):
 
 
 def test_sample_chain_follows_the_schedule():
-    cfg = tiny(**{"sampler.levels": 4, "sampler.steps_per_level": 3})
+    cfg = tiny(**{"sampler.levels": 4, "sampler.steps_per_level": 3, "sampler.method": "pc"})
     model = make_trainer(cfg, torch.rand(8, 1, 28, 28)).model
     steps = list(sample_chain(model, cfg, torch.rand(2, 1, 28, 28)))
     assert [s.step for s in steps] == list(range(0, 4 * 3 + 2))
+    fast = cfg.with_overrides(**{"sampler.method": "fast-pc", "sampler.solver_steps": 3, "sampler.fast_tail": 2})
+    steps = list(sample_chain(model, fast, torch.rand(2, 1, 28, 28)))
+    assert [s.step for s in steps] == list(range(0, fast.sampler.total_steps() + 1))  # 1 + 3 x 5 + 2
+    assert fast.sampler.total_steps() == 18
     assert all(float(s.x.min()) >= 0 and float(s.x.max()) <= 1 for s in steps)
 
 

@@ -583,6 +583,21 @@ def test_precision_choice_reaches_the_config(window):
     assert t.precision.currentData() == "bf16" and t.config().sampler.precision == "bf16"
 
 
+def test_the_sampler_choice_of_the_training_panel_reaches_the_config(window):
+    t = window.training
+    t.set_config(t.config().with_overrides(**{"sampler.schedule": "ancestral", "train.objective": "dsm"}))
+    t.method.setCurrentIndex(t.method.findData("euler-a"))
+    t.solver_steps.set_value(12)
+    cfg = t.config()
+    assert cfg.sampler.method == "euler-a" and cfg.sampler.solver_steps == 12
+    t.method.setCurrentIndex(t.method.findData("pc"))
+    assert not t.solver_steps.isEnabled()  # the slow chain's length is levels x steps
+    t.set_config(cfg.with_overrides(**{"sampler.method": "heun"}))
+    assert t.method.currentData() == "heun" and t.solver_steps.isEnabled()
+    t.set_config(cfg.with_overrides(**{"train.objective": "cd", "sampler.schedule": "constant"}))
+    assert not t.method.isEnabled()  # contrastive divergence trains a plain E(x): no ladder to solve
+
+
 def test_few_shot_from_drawings_fine_tunes_the_model_shown(window, qtbot, tmp_path):
     import torch
 

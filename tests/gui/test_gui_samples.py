@@ -29,3 +29,30 @@ def test_reconstruct_and_denoise_view_for_a_boltzmann_machine(qtbot, mnist_small
     conv = preset_config("dsm").with_overrides(**{"model.width": 4})
     p.set_model(build_model(conv), conv)
     assert not p.recon_btn.isVisible()
+
+
+def test_the_sampler_choice_follows_the_model_and_reaches_generate(qtbot):
+    from ebm_studio.gui.samples_panel import SamplesPanel
+
+    p = SamplesPanel()
+    qtbot.addWidget(p)
+    p.show()
+    cfg = preset_config("dsm").with_overrides(**{"model.width": 4, "model.prior_components": 1,
+                                                 "sampler.method": "dpm++2m", "sampler.solver_steps": 5})
+    p.set_model(build_model(cfg), cfg)
+    assert p.method.isEnabled() and p.method.currentData() == "dpm++2m"
+    assert p.steps.value() == 5  # the solver's own steps
+    p.method.setCurrentIndex(p.method.findData("pc"))
+    assert p.steps.value() == cfg.sampler.levels * cfg.sampler.steps_per_level + 1  # the slow chain's length
+    p.method.setCurrentIndex(p.method.findData("heun"))
+    assert p.chosen_config().sampler.method == "heun" and p.steps.value() == 5
+    p.n.set_value(4)
+    p.generate()
+    qtbot.waitUntil(lambda: len(p.samples) == 4, timeout=30000)
+    assert "Heun ODE, 5 steps" in p.source
+    assert p.samples.min() >= 0 and p.samples.max() <= 1
+
+    rbm = preset_config("rbm").with_overrides(**{"model.hidden": [16]})
+    p.set_model(build_model(rbm), rbm)
+    assert not p.method.isEnabled()  # Gibbs sampling has no noise ladder to solve
+    assert p.chosen_config() is rbm

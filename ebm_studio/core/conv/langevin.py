@@ -56,7 +56,8 @@ def langevin_chain(
     while the chain runs (the GUI's sliders); ``steps`` then also comes from it.
     ``schedule``, if given, is a list of (step_size, noise[, sigma]) per step (annealed Langevin,
     see :mod:`schedules`); it sets the number of steps. ``sigma`` is the noise level a
-    noise-conditional energy is evaluated at for that step; the yielded energy is at that level.
+    noise-conditional energy is evaluated at for that step; the yielded energy and gradient are
+    at the level of the step that follows (the one evaluation a step that both need).
     ``precision``: autocast dtype of the energy's evaluations (see ``precision.py``); the chain's
     state stays float32. ``compile``: evaluate through ``compiled.py`` (noise-conditional conv
     energies; falls back to eager). The model's parameter gradients are untouched.
@@ -72,7 +73,7 @@ def langevin_chain(
                           yield_initial, schedule, precision, compile)
 
 
-def _evaluator(energy_fn, precision, compile: bool):
+def evaluator(energy_fn, precision, compile: bool):
     """``f(x, sigma) -> (E, dE/dx)``: compiled where asked and possible, else eager."""
     compiled = None
     if compile and isinstance(energy_fn, nn.Module) and takes_sigma(energy_fn):
@@ -92,7 +93,7 @@ def _evaluator(energy_fn, precision, compile: bool):
 
 def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings, yield_initial,
            schedule, precision=None, compile=False) -> Iterator[ChainStep]:
-    evaluate = _evaluator(energy_fn, precision, compile)
+    evaluate = evaluator(energy_fn, precision, compile)
     x = x0.detach().clone()
     if clamp is not None:
         x.clamp_(*clamp)
@@ -135,6 +136,8 @@ def _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, gener
         if keep is not None:
             x = torch.where(keep, fixed, x)
         k += 1
+        if schedule is not None and k < steps and len(schedule[k]) > 2 and takes_sigma(energy_fn):
+            level = schedule[k][2]  # the next step's level: one evaluation serves it, not two
         e, g = evaluate(x, level)
         yield ChainStep(k, x, e, g)
 

@@ -2,8 +2,12 @@
 
 How a chain from ``x0`` is driven depends on the sampler settings: the ancestral predictor-corrector
 sampler starts from the base energy's fit (``sampler.start = "prior"``) and is clamped to the pixel
-range only at its end; annealed Langevin walks the noise ladder with its own step sizes; the
-constant schedule takes ``steps`` equal steps, with live ``settings`` from the canvas if given.
+range only at its end; ``sampler.method`` chooses, for samples drawn from noise, the chain down all
+the training levels (``pc``), the fast chain with its corrector steps at large noise only
+(``fast-pc``) or a few-step solver (:mod:`solvers`); a masked or live chain always walks the
+training levels (the canvas's descent is meant to be watched). Annealed Langevin walks the noise
+ladder with its own step sizes; the constant schedule takes ``steps`` equal steps, with live
+``settings`` from the canvas if given.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from ..chain import ChainStep
 from ..config import RunConfig
 from ..precision import autocast_dtype
 from .langevin import langevin_chain
-from .schedules import ancestral_schedule, annealed_schedule
+from .schedules import ancestral_schedule, annealed_schedule, fast_pc_schedule, sigma_ladder
+from .solvers import solver_chain
 
 
 def gaussian_prior_of(model: nn.Module):
@@ -52,8 +57,16 @@ def langevin_sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, st
         prior = gaussian_prior_of(model)
         if s.start == "prior" and prior is not None and mask is None:  # clamped pixels keep the image
             x0 = prior.from_uniform(x0)
-        levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
-        sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
+        few = s.solver_steps if steps is None else s.solver_steps_for(steps)
+        if s.method not in ("pc", "fast-pc") and mask is None:
+            sigmas = sigma_ladder(s.sigma_max, s.sigma_min, few, s.ladder)
+            return solver_chain(model, x0, sigmas, s.method, generator=generator, precision=dtype, compile=compile)
+        if s.method == "fast-pc" and mask is None:
+            sched = fast_pc_schedule(s.sigma_max, s.sigma_min, few, s.fast_correctors, s.fast_snr, s.fast_cut,
+                                     s.fast_tail)
+        else:
+            levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
+            sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
         return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
                                           schedule=sched, precision=dtype, compile=compile), len(sched))
     if s.schedule == "annealed" and settings is None:

@@ -152,7 +152,7 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
             if annealed:  # the finest noise level's Langevin step: a = eps, step a / sigma_min, noise sqrt(2a)
                 self.step_size.set_value(sc.eps / sc.sigma_min)
                 self.noise.set_value((2 * sc.eps) ** 0.5)
-                self.total.set_value(sc.total_steps())
+                self.total.set_value(sc.chain_steps())
             else:
                 self.step_size.set_value(sc.step_size)
                 self.noise.set_value(sc.noise)

@@ -60,7 +60,8 @@ def test_annealed_chain_evaluates_each_level_at_its_sigma():
     levels = model.seen
     assert levels[0] == 1.0 and levels[-1] == 0.1
     assert sorted(set(levels)) == pytest.approx([0.1, 0.1 ** 0.5, 1.0])
-    assert len(model.seen) == len(sched) + 1 + 2  # one per step, the start, and one per new level
+    assert len(model.seen) == len(sched) + 1  # the start and one per step, at the level of the step that follows
+    assert levels == pytest.approx([1.0, 1.0, 0.1 ** 0.5, 0.1 ** 0.5, 0.1, 0.1, 0.1, 0.1])
 
 
 def test_dsm_fits_the_prior_trains_and_round_trips(mnist_small, tmp_path):
