@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     run.model = run.model.float()
 
     figures = {"model": args.model, "n": args.n, "threads": args.threads,
-               "chain_steps": args.steps or run.config.sampler.total_steps()}
+               "chain_steps": args.steps or run.config.sampler.chain_steps()}
     if args.only != "denoise":
         tops = clean.clone()
         tops[:, HALF:] = 0.0
