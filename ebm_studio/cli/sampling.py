@@ -39,7 +39,7 @@ SOLVER_HELP = ("noise-conditional conv models: how a sample is drawn from noise.
                "chain with its corrector steps at large noise only (111 steps); pc = the chain over all 300 "
                "training levels (601 steps, the slow reference); heun, dpm++2m, euler = deterministic ODE "
                "solvers, euler-a = stochastic (20 steps; Heun evaluates twice a step). --steps: the sampler's "
-               "steps. Default: the model's own (sampler.method)")
+               "steps (fast-pc: rounded up to whole levels, at least 16). Default: the model's own (sampler.method)")
 
 
 def add_solver_args(p: argparse.ArgumentParser, steps: bool = False) -> None:
