@@ -2,28 +2,14 @@
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
-from torch import nn
+from toy_energies import TemplateEnergy
 
 from ebm_studio.core.config import RunConfig
 
 pytestmark = pytest.mark.gui
-
-
-class TemplateEnergy(nn.Module):
-    """A hand-made energy: squared distance to a fixed 'digit' (a vertical bar)."""
-
-    def __init__(self):
-        super().__init__()
-        t = torch.zeros(1, 1, 28, 28)
-        t[..., 6:22, 12:16] = 1.0
-        self.register_buffer("template", t)
-
-    def forward(self, x):
-        return ((x - self.template) ** 2).flatten(1).sum(1)
 
 
 def cfg():
