@@ -48,16 +48,8 @@ def overrides(method: str, steps: int, precision: str, compiled: bool = False) -
     return over
 
 
-def save_grid(x, path: Path) -> None:
-    import numpy as np
-    from PIL import Image
-
-    side = int(len(x) ** 0.5)
-    grid = x[: side * side, 0].reshape(side, side, 28, 28).permute(0, 2, 1, 3).reshape(side * 28, side * 28)
-    Image.fromarray((grid.numpy() * 255).astype(np.uint8)).resize((side * 56, side * 56)).save(path)
-
-
 def bench_model(spec: str, configs, n: int, precision: str, out: Path, meter) -> list[dict]:
+    from ebm_studio.core.export import save_grid_png
     from ebm_studio.core.families import draw_from_noise
     from ebm_studio.core.models_io import open_model
 
@@ -78,7 +70,8 @@ def bench_model(spec: str, configs, n: int, precision: str, out: Path, meter) ->
         tn = time.perf_counter() - t
         rep = meter.evaluate(x)
         tag = f"{Path(spec).name}-{method}-{steps}"
-        save_grid(x[:64] if compiled else grid, out / f"{tag}{'-compiled' if compiled else ''}.png")
+        shown = (x[:64] if compiled else grid)[:, 0].numpy()
+        save_grid_png(out / f"{tag}{'-compiled' if compiled else ''}.png", shown, 8, 8, scale=2)
         rows.append({"model": spec, "method": method + (" (compiled)" if compiled else ""), "steps": steps,
                      "nfe": nfe, "t64": t64, "tn": tn,
                      "fid": rep.fid, "conf": rep.confidence, "cov": rep.coverage_bits, "unsure": rep.unsure})

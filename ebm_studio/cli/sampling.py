@@ -151,7 +151,7 @@ def ladder_overrides(cfg, sampler: str | None, steps: int | None) -> dict:
     method = s.method if sampler is None else sampler
     over = {} if sampler is None else {"sampler.method": method}
     if steps and method == "pc":
-        over["sampler.levels"] = max(1, -(-(steps - 1) // s.steps_per_level))
+        over["sampler.levels"] = s.chain_levels_for(steps)
     elif steps:  # the sampler's total steps, as for the chains; the fast chain's levels follow from them
         over["sampler.solver_steps"] = replace(s, method=method).solver_steps_for(steps)
     return over

@@ -167,17 +167,24 @@ class SamplerConfig:
         """Steps of one sample from noise: the fast predictor-corrector chain's (its levels, with
         ``fast_correctors`` each above ``fast_cut``, +1 noise injection), a solver's, else :meth:`chain_steps`."""
         if self.uses_solver() and self.method == "fast-pc":
-            tail = self.fast_tail if self.sigma_min < min(self.fast_cut, self.sigma_max) else 0
-            return 1 + self.solver_steps * (self.fast_correctors + 1) + tail
+            return 1 + self.solver_steps * (self.fast_correctors + 1) + self._fast_tail()
         return self.solver_steps if self.uses_solver() else self.chain_steps()
+
+    def _fast_tail(self) -> int:
+        """The fast chain's levels below ``fast_cut`` (none where the cut is not inside the ladder)."""
+        return self.fast_tail if self.sigma_min < min(self.fast_cut, self.sigma_max) else 0
 
     def solver_steps_for(self, steps: int) -> int:
         """The ``solver_steps`` that make a sample of ``steps`` total steps (:meth:`total_steps`)
         with a few-step sampler: a solver's steps, or the fast chain's levels above ``fast_cut``."""
         if self.method == "fast-pc":
-            tail = self.fast_tail if self.sigma_min < min(self.fast_cut, self.sigma_max) else 0
-            return max(1, -(-(steps - 1 - tail) // (self.fast_correctors + 1)))
+            return max(1, -(-(steps - 1 - self._fast_tail()) // (self.fast_correctors + 1)))
         return max(1, steps)
+
+    def chain_levels_for(self, steps: int) -> int:
+        """The ``levels`` that make the ancestral chain down the training ladder ``steps`` long
+        (each level 1 predictor + correctors, +1 noise injection)."""
+        return max(1, -(-(steps - 1) // self.steps_per_level))
 
     def chain_steps(self) -> int:
         """Steps of one Langevin chain from noise (the canvas plays it even where a solver draws the

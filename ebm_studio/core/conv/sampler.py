@@ -65,7 +65,7 @@ def langevin_sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, st
             sched = fast_pc_schedule(s.sigma_max, s.sigma_min, few, s.fast_correctors, s.fast_snr, s.fast_cut,
                                      s.fast_tail)
         else:
-            levels = s.levels if steps is None else max(1, -(-(steps - 1) // s.steps_per_level))
+            levels = s.levels if steps is None else s.chain_levels_for(steps)
             sched = ancestral_schedule(s.sigma_max, s.sigma_min, levels, corrector=s.steps_per_level - 1, snr=s.snr)
         return _clamp_last(langevin_chain(model, x0, grad_clip=None, clamp=None, mask=mask, generator=generator,
                                           schedule=sched, precision=dtype, compile=compile), len(sched))
