@@ -16,3 +16,22 @@ class TemplateEnergy(nn.Module):
 
     def forward(self, x):
         return ((x - self.template) ** 2).flatten(1).sum(1)
+
+
+class GaussianEnergy(nn.Module):
+    """g(x, sigma) = sigma * |x - mu|^2 / (2 (s0^2 + sigma^2)): the exact energy of N(mu, s0^2) blurred by sigma,
+    in the noise-conditional module's sigma * E convention. ``learn_mu`` makes mu a parameter."""
+
+    uses_sigma = True
+
+    def __init__(self, mu: float, s0: float, learn_mu: bool = False):
+        super().__init__()
+        self.s0 = s0
+        if learn_mu:
+            self.mu = nn.Parameter(torch.tensor(float(mu)))
+        else:
+            self.mu = mu
+
+    def forward(self, x, sigma=None):
+        sig = torch.as_tensor(0.02 if sigma is None else sigma, dtype=x.dtype).reshape(-1)
+        return sig * (x - self.mu).pow(2).flatten(1).sum(1) / (2 * (self.s0**2 + sig**2))

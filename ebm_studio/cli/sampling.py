@@ -37,7 +37,9 @@ class SamplerOptions:
 
 SOLVER_HELP = ("noise-conditional conv models: how a sample is drawn from noise. fast-pc = the predictor-corrector "
                "chain with its corrector steps at large noise only (111 steps); pc = the chain over all 300 "
-               "training levels (601 steps, the slow reference); heun, dpm++2m, euler = deterministic ODE "
+               "training levels (601 steps, the slow reference); recovery = the level-by-level chain a model "
+               "trained by contrastive divergence (--preset cd) is right for (25 steps); heun, dpm++2m, euler = "
+               "deterministic ODE "
                "solvers, euler-a = stochastic (20 steps; Heun evaluates twice a step). --steps: the sampler's "
                "steps (fast-pc: rounded up to whole levels, at least 16). Default: the model's own (sampler.method)")
 
@@ -152,6 +154,8 @@ def ladder_overrides(cfg, sampler: str | None, steps: int | None) -> dict:
     over = {} if sampler is None else {"sampler.method": method}
     if steps and method == "pc":
         over["sampler.levels"] = s.chain_levels_for(steps)
+    elif steps and method == "recovery":  # whole levels of the recovery ladder: its moves a level follow
+        over["sampler.recovery_steps"] = s.recovery_steps_for(steps)
     elif steps:  # the sampler's total steps, as for the chains; the fast chain's levels follow from them
         over["sampler.solver_steps"] = replace(s, method=method).solver_steps_for(steps)
     return over

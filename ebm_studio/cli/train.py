@@ -40,9 +40,11 @@ def register(sub) -> None:
     t.add_argument("--out", required=True, type=Path, help="run directory to write (weights, config.toml, metrics.csv)")
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + ancestral sampler), "
-                                    "cd-uva (contrastive divergence with a replay buffer), cd-seed (CD from data)")
+                                    "cd (contrastive divergence by recovery likelihood, sampled by its own chain), "
+                                    "cd-uva (CD with a replay buffer), cd-seed (CD from data), rbm, hopfield, "
+                                    "sparse-rbm, dbm, and the baselines vae, flow, flowmatch")
     t.add_argument("--model", choices=list(SHIPPED_FAMILIES),
-                   help="model family (vae and flow: the non-energy baselines)")
+                   help="model family (vae, flow and flowmatch: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")
     t.add_argument("--width", type=positive_int, help="channel width of the convolutional energy net")
     t.add_argument("--prior-components", type=positive_int, metavar="K",

@@ -25,9 +25,10 @@ from .limits import MAX_SEED, check_model_size
 
 ACTIVATIONS = ("swish", "silu", "softplus", "elu", "gelu", "tanh")  # conv: see conv/energy.py
 SCHEDULES = ("annealed", "ancestral", "constant")
-METHODS = ("fast-pc", "pc", "heun", "dpm++2m", "euler", "euler-a")  # ancestral: how a sample is drawn from noise
+# ancestral: how a sample is drawn from noise
+METHODS = ("fast-pc", "pc", "recovery", "heun", "dpm++2m", "euler", "euler-a")
 LADDERS = ("karras", "geometric")  # the few-step solvers' sigma ladder (conv/schedules.py)
-OBJECTIVES = ("dsm", "cd")
+OBJECTIVES = ("dsm", "recovery", "cd")  # recovery: contrastive divergence by recovery likelihood
 NEGATIVE_SOURCES = ("buffer", "data", "noise")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
@@ -113,6 +114,9 @@ class SamplerConfig:
     fast_snr: float = 0.3  # fast-pc: their signal-to-noise ratio
     fast_cut: float = 0.2  # fast-pc: the noise level below which no corrector runs
     fast_tail: int = 10  # fast-pc: its levels below fast_cut
+    recovery_gap: float = 1.0  # recovery (training and sampling): the noise between two levels, in units of the lower
+    recovery_steps: int = 2  # recovery: Langevin steps on p(x_s | the level above) at each level (conv/recovery.py)
+    recovery_step: float = 1.0  # recovery: their step size, in units of that conditional's Gaussian variance
     snr: float = 0.2  # ancestral: signal-to-noise ratio of its Langevin corrector steps (steps_per_level - 1 a level)
     temperature: float = 1.0  # vae/flow: standard deviation of the latent prior samples are drawn from (1 = the model)
     start: str = "prior"  # ancestral + Gaussian prior: start at the fit N(mu, C) mapped from the noise; "noised": at it
@@ -146,6 +150,9 @@ class SamplerConfig:
         _float("sampler.fast_snr", self.fast_snr, 0.0, 10.0)
         _float("sampler.fast_cut", self.fast_cut, 0.0, 100.0, open_low=True)
         _int("sampler.fast_tail", self.fast_tail, 0, 10_000)
+        _float("sampler.recovery_gap", self.recovery_gap, 0.0, 100.0, open_low=True)
+        _int("sampler.recovery_steps", self.recovery_steps, 1, 10_000)
+        _float("sampler.recovery_step", self.recovery_step, 0.0, 10.0, open_low=True)
         if isinstance(self.compile, bool):  # files of 2026-11-30 wrote true/false
             self.compile = "on" if self.compile else "off"
         _choice("sampler.compile", self.compile, COMPILE_CHOICES)
@@ -159,6 +166,8 @@ class SamplerConfig:
         """Network evaluations of one sample from noise (``steps``: the sampler's, default its own):
         a solver's steps (Heun: two a step but the last), or one a chain step and one to start."""
         steps = self.total_steps() if steps is None else steps
+        if self.uses_solver() and self.method == "recovery":
+            return steps  # its last step (Tweedie) reuses the last evaluation
         if self.uses_solver() and self.method != "fast-pc":
             return 2 * steps - 1 if self.method == "heun" else steps
         return steps + 1
@@ -168,7 +177,21 @@ class SamplerConfig:
         ``fast_correctors`` each above ``fast_cut``, +1 noise injection), a solver's, else :meth:`chain_steps`."""
         if self.uses_solver() and self.method == "fast-pc":
             return 1 + self.solver_steps * (self.fast_correctors + 1) + self._fast_tail()
+        if self.method == "recovery":
+            return self.chain_steps()
         return self.solver_steps if self.uses_solver() else self.chain_steps()
+
+    def recovery_levels(self, top: float | None = None) -> int:
+        """Levels of the recovery sampler's geometric ladder from ``top`` (default sigma_max) down to
+        sigma_min: enough that neighbours are at most the training gap apart (sigma / sigma' <=
+        sqrt(1 + recovery_gap^2)); conv/recovery_chain.recovery_ladder lays them out."""
+        top = max(self.sigma_max if top is None else top, self.sigma_min)
+        ratio = math.sqrt(1.0 + self.recovery_gap ** 2)
+        return 1 + max(1, math.ceil(math.log(top / self.sigma_min) / math.log(ratio) - 1e-9))
+
+    def recovery_steps_for(self, steps: int) -> int:
+        """The ``recovery_steps`` a level that make a recovery chain about ``steps`` long."""
+        return max(1, round((steps - 1) / (self.recovery_levels() - 1)))
 
     def _fast_tail(self) -> int:
         """The fast chain's levels below ``fast_cut`` (none where the cut is not inside the ladder)."""
@@ -192,12 +215,15 @@ class SamplerConfig:
         (1 + correctors) (+1 initial noise injection), or ``steps``."""
         if self.sample_steps:
             return self.sample_steps
+        if self.schedule == "ancestral" and self.method == "recovery":  # the canvas plays the recovery chain
+            return (self.recovery_levels() - 1) * self.recovery_steps + 1
         return self.levels * self.steps_per_level + 1 if self.schedule in ("annealed", "ancestral") else self.steps
 
 
 @dataclass
 class TrainConfig:
-    objective: str = "dsm"  # "dsm": denoising score matching over the sampler's noise levels; "cd": contrastive div.
+    objective: str = "dsm"  # "dsm": denoising score matching over the sampler's noise levels; "cd": contrastive div.;
+    # "recovery": contrastive divergence of the noise-conditional energy by recovery likelihood (conv/recovery.py)
     batch_size: int = 128
     optimizer: str = "adam"
     lr: float = 1e-3  # against 2e-3, which trips the divergence guard: QUALITY.md

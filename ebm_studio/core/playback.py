@@ -17,6 +17,7 @@ import torch
 from .chain import ChainStep
 from .config import RunConfig
 from .conv.langevin import LangevinSettings
+from .conv.recovery_chain import recovery_chain, recovery_ladder, recovery_plan
 from .conv.schedules import ancestral_schedule, annealed_schedule
 from .families import sample_chain
 
@@ -80,6 +81,29 @@ class ChainPlayer:
     def _ancestral(self) -> bool:
         return self.cfg.sampler.schedule == "ancestral"
 
+    def _recovery(self) -> bool:
+        """An energy trained by recovery likelihood: its chain is its own (its moves are tethered to
+        the level above, which per-step settings cannot say), from ``anneal_from`` or sigma_max."""
+        m = self.cfg.sampler
+        return self._ancestral() and m.method == "recovery"
+
+    def _recovery_levels(self) -> tuple[list[float], int]:
+        """The recovery chain's ladder and its moves a level, as near total_steps long as whole levels allow."""
+        s, m = self.settings, self.cfg.sampler
+        sigmas = recovery_ladder(m, s.anneal_from)
+        return sigmas, max(1, round((s.total_steps - 1) / max(1, len(sigmas) - 1)))
+
+    def _recovery_chain(self, x0: torch.Tensor, mask: torch.Tensor | None):
+        """The recovery chain, then its last state for as long as the canvas asks (a longer total)."""
+        sigmas, per = self._recovery_levels()
+        last = None
+        for last in recovery_chain(self.model, x0, sigmas, per, self.cfg.sampler.recovery_step, mask=mask,
+                                   generator=self.generator, add_noise=not self.settings.seed_is_noisy):
+            yield last
+        while True:
+            last = ChainStep(last.step + 1, last.x, last.energy, last.grad)
+            yield last
+
     def _schedule(self) -> list[tuple[float, float, float]]:
         """The (step, noise, sigma) ladder from ``anneal_from`` down to sigma_min over total_steps:
         SDEdit for models sampled ancestrally, annealed Langevin otherwise; cached per setting."""
@@ -114,8 +138,11 @@ class ChainPlayer:
         mask = None if self.mask is None else torch.from_numpy(self.mask).unsqueeze(1)
         if mask is not None and mask.shape[0] > 1:
             mask = mask.repeat_interleave(self.n_chains, 0)
-        self._chain = sample_chain(self.model, self.cfg, x0, steps=1 << 60, mask=mask, generator=self.generator,
-                                   settings=self._sampler_settings)
+        if self._recovery():
+            self._chain = self._recovery_chain(x0, mask)
+        else:
+            self._chain = sample_chain(self.model, self.cfg, x0, steps=1 << 60, mask=mask, generator=self.generator,
+                                       settings=self._sampler_settings)
         self.energies: list[np.ndarray] = []
         self.sigmas: list[float | None] = []  # the noise level each energy was evaluated at (None: default)
         self.frames: list[np.ndarray] = []
@@ -125,6 +152,11 @@ class ChainPlayer:
 
     def _step_sigma(self) -> float | None:
         """The noise level the next step's energy is evaluated at (the settings the chain will read)."""
+        if self._recovery():  # the state about to be absorbed: evaluated at the level of its next move
+            sigmas, per = self._recovery_levels()
+            plan = recovery_plan(sigmas, per)
+            i = self.step_index + (1 if self.energies else 0)
+            return plan[i][0] if i < len(plan) else sigmas[-1]
         return self._sampler_settings().sigma
 
     def _absorb(self, st: ChainStep) -> None:

@@ -5,13 +5,16 @@ Each family package defines its own (``RECIPES`` in its ``__init__``); this modu
 - ``dsm`` (the default): denoising score matching of a noise-conditional energy, sampled by
   the ancestral sampler from the base energy's fit — recognisable digits in minutes on a CPU
   (figures in benchmarks/QUALITY.md).
+- ``cd``: contrastive divergence that works in minutes: maximum recovery likelihood of the same
+  noise-conditional energy (Gao et al. 2021; ``conv/recovery.py``), sampled by its own chain.
 - ``cd-uva``: maximum likelihood by contrastive divergence with a replay buffer, the recipe of
   the UvA deep-learning tutorial 8 / Du & Mordatch (2019), with its constant-step Langevin sampler.
 - ``cd-seed``: the seed project's recipe: CD initialised at the data batch (``use_cd=True``).
 - ``rbm``, ``hopfield``, ``sparse-rbm``, ``dbm``: the Boltzmann machines of seed 002, trained by
   PCD-1 with Adam and a power-law decaying learning rate, sampled by 1000 Gibbs sweeps.
-- ``vae``, ``flow``: the non-energy baselines (a fully connected VAE; a RealNVP flow with fully
-  connected couplings), trained by maximum likelihood; kept for ``ebm-studio compare``.
+- ``vae``, ``flow``, ``flowmatch``: the non-energy baselines (a fully connected VAE; a RealNVP flow
+  with fully connected couplings, both by maximum likelihood; flow matching with a conv U-Net,
+  sampled by Heun's ODE solver); kept for ``ebm-studio compare``.
 """
 
 from __future__ import annotations

@@ -105,6 +105,9 @@ def live_caption(cfg) -> str:
     if t.objective == "dsm":
         return ("Live: NOT samples of the model. Noised training digits, denoised in one step (Tweedie): "
                 "how well it denoises. Generate draws real samples")
+    if t.objective == "recovery":
+        return (f"Live: negatives, noised training digits recovered from a noisier copy by {s.recovery_steps} "
+                "Langevin steps, denoised in one step (Tweedie). Generate draws real samples")
     return f"Live: negative samples, {start} after {s.steps} Langevin steps"
 
 
@@ -113,6 +116,8 @@ def sampler_summary(cfg, steps: int | None = None) -> str:
     s = cfg.sampler
     traits = family(cfg.model.family)
     steps = cfg.sampler.total_steps() if steps is None else steps
+    if not traits.energy_model and s.schedule == "ancestral":  # flow matching: "a solver from noise"
+        return f"{METHOD_NAMES[s.method]} from noise, {steps} steps ({s.evaluations(steps)} evals)"
     if not traits.energy_model:
         return f"one pass from the latent prior, temperature {s.temperature:g}"
     if traits.gibbs:

@@ -41,11 +41,15 @@ def build_optimisation_box(panel) -> QGroupBox:
     form.addRow("Train for", budget_row)
     panel.objective = QComboBox()
     panel.objective.addItem("Denoising score matching", "dsm")
-    panel.objective.addItem("Contrastive divergence", "cd")
+    panel.objective.addItem("Contrastive divergence", "recovery")
+    panel.objective.addItem("Contrastive divergence, short-run (seed)", "cd")
     panel.objective.setToolTip("DSM: fit the energy's gradient to denoise data at many noise levels (no sampling "
-                              "while training).\nCD: lower the energy of data, raise that of the model's own "
-                              "Langevin samples (maximum likelihood).")
+                              "while training).\nContrastive divergence: maximum likelihood with the model's own "
+                              "Langevin samples: at each noise level, lower the energy of noised data and raise "
+                              "that of a few Langevin steps from a noisier copy (recovery likelihood); sampled "
+                              "the same way.\nShort-run (seed): the seed's plain CD on E(x), a toy for comparison.")
     panel.objective.currentIndexChanged.connect(panel._update_enabled)
+    panel.objective.activated.connect(panel._objective_chosen)
     form.addRow("Objective", panel.objective)
     panel.optimizer = QComboBox()
     panel.optimizer.addItems(["adam", "sgd"])
@@ -100,6 +104,7 @@ def build_optimisation_box(panel) -> QGroupBox:
 
 #: How the studio names ``sampler.method`` (noise-conditional conv models), fastest first.
 METHOD_NAMES = {"fast-pc": "fast predictor-corrector", "pc": "predictor-corrector (all levels)",
+                "recovery": "recovery chain (CD-trained)",
                 "heun": "Heun ODE", "dpm++2m": "DPM-Solver++ 2M", "euler-a": "Euler ancestral",
                 "euler": "Euler ODE (DDIM)"}
 

@@ -598,6 +598,20 @@ def test_the_sampler_choice_of_the_training_panel_reaches_the_config(window):
     assert not t.method.isEnabled()  # contrastive divergence trains a plain E(x): no ladder to solve
 
 
+def test_picking_contrastive_divergence_trains_by_recovery_and_samples_with_its_chain(window):
+    t = window.training
+    assert t.objective.itemText(t.objective.findData("recovery")) == "Contrastive divergence"
+    t.objective.setCurrentIndex(t.objective.findData("recovery"))
+    t.objective.activated.emit(t.objective.currentIndex())  # what a person's pick sends
+    cfg = t.config()
+    assert cfg.train.objective == "recovery" and cfg.sampler.method == "recovery"
+    assert cfg.sampler.schedule == "ancestral" and not t.contrast.isEnabled()  # the chain-pool term is DSM's
+    assert t.levels.isEnabled() and not t.alpha.isEnabled()  # a noise ladder; no E^2 regulariser
+    t.objective.setCurrentIndex(t.objective.findData("dsm"))
+    t.objective.activated.emit(t.objective.currentIndex())
+    assert t.config().sampler.method == "fast-pc" and t.contrast.isEnabled()
+
+
 def test_few_shot_from_drawings_fine_tunes_the_model_shown(window, qtbot, tmp_path):
     import torch
 

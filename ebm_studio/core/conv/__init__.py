@@ -11,11 +11,14 @@ from .cd_trainer import ConvEBMTrainer
 from .compiled import compile_batch_job
 from .dsm import DSMTrainer
 from .energy import build_conv_energy
+from .recovery import RecoveryTrainer
 from .sampler import langevin_sample_chain
 
-#: Recipes (presets.py): DSM, the default, needs no override; two contrastive-divergence recipes.
+#: Recipes (presets.py): DSM, the default, needs no override; contrastive divergence by recovery
+#: likelihood (``cd``, the Training panel's choice) and the two plain CD recipes it is compared with.
 RECIPES: dict[str, dict] = {
     "dsm": {},
+    "cd": {"train.objective": "recovery", "sampler.method": "recovery"},
     "cd-uva": {
         "train.objective": "cd", "sampler.schedule": "constant", "model.width": 16, "sampler.steps": 60,
         "sampler.step_size": 10.0, "sampler.noise": 0.005, "sampler.grad_clip": 0.03, "train.alpha": 0.1,
@@ -32,6 +35,7 @@ RECIPES: dict[str, dict] = {
 CHART_LABELS = {
     "cd": ("E(data)", "E(samples)"),
     "dsm": ("E(clean data)", "E(noised data)"),
+    "recovery": ("E(noised data)", "E(recovery chains)"),  # at the batch's noise levels (recovery.py)
     "dsm+contrast": ("E(noised data)", "E(sampler chains)"),  # at the chains' noise levels (dsm.py)
     "dsm+phase": ("E(data)", "E(noised data, then chains)"),  # the contrastive phase ends a budget
 }
@@ -45,8 +49,8 @@ def chart_labels(cfg) -> tuple[str, str]:
 
 
 def make_trainer(cfg, data, model=None, device=None):
-    """Score matching or contrastive divergence, as ``train.objective`` says."""
-    kind = DSMTrainer if cfg.train.objective == "dsm" else ConvEBMTrainer
+    """Score matching, recovery likelihood or contrastive divergence, as ``train.objective`` says."""
+    kind = {"dsm": DSMTrainer, "recovery": RecoveryTrainer}.get(cfg.train.objective, ConvEBMTrainer)
     return kind(cfg, data, model=model, device=device)
 
 

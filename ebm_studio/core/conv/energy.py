@@ -38,10 +38,10 @@ ACTIVATIONS = {  # the config's choices (config.ACTIVATIONS), as modules
 
 
 def build_conv_energy(cfg: RunConfig) -> "ConvEnergy":
-    """The conv energy a run's config describes. Noise levels only exist for score matching
-    (``train.objective = "dsm"``): contrastive divergence trains a plain E(x)."""
+    """The conv energy a run's config describes. Noise levels only exist for score matching and
+    recovery likelihood (``train.objective`` "dsm", "recovery"): contrastive divergence trains a plain E(x)."""
     m = cfg.model
-    dsm = cfg.train.objective == "dsm"
+    dsm = cfg.train.objective in ("dsm", "recovery")
     return ConvEnergy(width=m.width, activation=m.activation, spectral_norm=m.spectral_norm,
                       noise_conditional=m.noise_conditional and dsm, gaussian_prior=m.gaussian_prior and dsm,
                       prior_components=m.prior_components, prior_rank=m.prior_rank,

@@ -4,8 +4,9 @@ How a chain from ``x0`` is driven depends on the sampler settings: the ancestral
 sampler starts from the base energy's fit (``sampler.start = "prior"``) and is clamped to the pixel
 range only at its end; ``sampler.method`` chooses, for samples drawn from noise, the chain down all
 the training levels (``pc``), the fast chain with its corrector steps at large noise only
-(``fast-pc``) or a few-step solver (:mod:`solvers`); a masked or live chain always walks the
-training levels (the canvas's descent is meant to be watched). Annealed Langevin walks the noise
+(``fast-pc``), a few-step solver (:mod:`solvers`) or, for an energy trained by recovery likelihood,
+its own level-by-level chain (``recovery``, :mod:`recovery`, masked chains too); otherwise a masked
+or live chain walks the training levels (the canvas's descent is meant to be watched). Annealed Langevin walks the noise
 ladder with its own step sizes; the constant schedule takes ``steps`` equal steps, with live
 ``settings`` from the canvas if given.
 """
@@ -21,6 +22,7 @@ from ..chain import ChainStep
 from ..config import RunConfig
 from ..precision import autocast_dtype
 from .langevin import langevin_chain
+from .recovery_chain import recovery_chain, recovery_ladder
 from .schedules import ancestral_schedule, annealed_schedule, fast_pc_schedule, sigma_ladder
 from .solvers import solver_chain
 
@@ -57,6 +59,11 @@ def langevin_sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, st
         prior = gaussian_prior_of(model)
         if s.start == "prior" and prior is not None and mask is None:  # clamped pixels keep the image
             x0 = prior.from_uniform(x0)
+        if s.method == "recovery":  # masked chains too: the energy is right for its own sampler only
+            per_level = s.recovery_steps if steps is None else s.recovery_steps_for(steps)
+            sigmas = recovery_ladder(s)
+            return recovery_chain(model, x0, sigmas, per_level, s.recovery_step, mask=mask, generator=generator,
+                                  precision=dtype, compile=compile)
         few = s.solver_steps if steps is None else s.solver_steps_for(steps)
         if s.method not in ("pc", "fast-pc") and mask is None:
             sigmas = sigma_ladder(s.sigma_max, s.sigma_min, few, s.ladder)

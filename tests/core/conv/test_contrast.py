@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from toy_energies import GaussianEnergy
 
 from ebm_studio.cli import main
 from ebm_studio.core.checkpoint import load_run
@@ -14,21 +15,6 @@ from ebm_studio.core.errors import ConfigError
 
 SMALL = {"model.width": 4, "train.batch_size": 16, "sampler.levels": 12, "sampler.steps_per_level": 2,
          "train.contrast_chains": 8, "train.contrast_phase": 0.0}  # the term throughout, unless a test says otherwise
-
-
-class GaussianEnergy(torch.nn.Module):
-    """g(x, sigma) = sigma * |x - mu|^2 / (2 (s0^2 + sigma^2)): the exact energy of N(mu, s0^2) blurred by sigma,
-    in the module's sigma * E convention; the pool's finished chains must be samples of N(mu, s0^2)."""
-
-    uses_sigma = True
-
-    def __init__(self, mu: float, s0: float):
-        super().__init__()
-        self.mu, self.s0 = mu, s0
-
-    def forward(self, x, sigma):
-        sig = sigma.reshape(-1)
-        return sig * (x - self.mu).pow(2).flatten(1).sum(1) / (2 * (self.s0**2 + sig**2))
 
 
 def make_pool(size=64, levels=40, corrector=1, seed=0):
