@@ -7,4 +7,4 @@ the family records would import every family package, and with it torch (about 1
 these names in this order, so the two cannot drift apart.
 """
 
-SHIPPED_FAMILIES: tuple[str, ...] = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm", "vae", "flow")
+SHIPPED_FAMILIES: tuple[str, ...] = ("conv", "rbm", "hopfield", "sparse-rbm", "dbm", "vae", "flow", "flowmatch")

@@ -43,6 +43,7 @@ import torch
 from ..chain import drain
 from ..precision import autocast, autocast_dtype
 from ..trainer import StepTrainer
+from ..weight_average import update_average
 from .chain_pool import ChainPool
 from .energy import build_conv_energy
 from .gradient import takes_sigma
@@ -97,13 +98,8 @@ class DSMTrainer(StepTrainer):
     def export_model(self):
         return self.ema if self.cfg.train.ema > 0 else self.model
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        decay = min(self.cfg.train.ema, (1.0 + self.step) / (10.0 + self.step))
-        for e, p in zip(self.ema.parameters(), self.model.parameters()):
-            e.lerp_(p, 1.0 - decay)
-        for e, b in zip(self.ema.buffers(), self.model.buffers()):
-            e.copy_(b)
+        update_average(self.ema, self.model, self.cfg.train.ema, self.step)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Raw and averaged weights; the base energy's fit (``prior.*``, never trained, the same in
