@@ -63,3 +63,21 @@ def test_canvas_commands_refuse_what_they_cannot_do(tmp_path, capsys, digits):
     assert main(["inpaint", "pretrained", "--image", str(tmp_path / "x.npy"), "--mask", str(tmp_path / "masks.npy"),
                  "--out", str(tmp_path / "o.npy")]) == 2
     assert "2 masks for 3 images" in capsys.readouterr().err
+
+
+def test_denoise_mmse_is_the_least_squares_estimate_in_one_evaluation(tmp_path, digits, capsys):
+    rng = np.random.default_rng(1)
+    noisy = digits + 0.3 * rng.standard_normal(digits.shape).astype(np.float32)
+    np.save(tmp_path / "noisy.npy", noisy)
+    out = tmp_path / "mmse.npy"
+    assert main(["denoise", "pretrained", "--image", str(tmp_path / "noisy.npy"), "--sigma", "0.3", "--mmse",
+                 "--out", str(out), "--quiet"]) == 0
+    mmse = np.load(out)
+    assert mmse.shape == (3, 28, 28) and 0 <= mmse.min() and mmse.max() <= 1
+    assert ((mmse - digits) ** 2).mean() < 0.3 * ((noisy - digits) ** 2).mean()
+    assert main(["denoise", "pretrained", "--image", str(tmp_path / "noisy.npy"), "--sigma", "0.3", "--mmse",
+                 "--out", str(tmp_path / "again.npy"), "--quiet", "--seed", "5"]) == 0
+    assert np.array_equal(np.load(tmp_path / "again.npy"), mmse)  # an estimate, not a sample: no randomness
+    assert main(["denoise", "pretrained:rbm", "--image", str(tmp_path / "noisy.npy"), "--sigma", "0.3", "--mmse",
+                 "--out", str(tmp_path / "rbm.npy"), "--quiet"]) == 2
+    assert "noise-conditional" in capsys.readouterr().err

@@ -394,3 +394,27 @@ def test_ancestral_models_play_sdedit_from_the_drawing(qtbot):
     assert x.min() >= 0.0 and x.max() <= 1.0
     trace = p.player.energy_trace().mean(1)
     assert trace[-1] < 0.5 * trace[1]  # after the noise injection the chain descends
+
+
+def test_the_mmse_button_replaces_the_drawing_by_tweedies_estimate_and_undo_restores_it(qtbot):
+    from toy_energies import GaussianEnergy
+
+    from ebm_studio.core.presets import preset_config
+    from ebm_studio.gui.canvas import CanvasPanel
+
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    p.show()
+    p.set_model(TemplateEnergy(), cfg())
+    assert not p.mmse_btn.isEnabled()  # a plain E(x) has no score of noisy images
+    p.set_model(GaussianEnergy(0.5, 0.1), preset_config("cd"))
+    assert p.mmse_btn.isEnabled()
+    noisy = np.clip(0.5 + 0.3 * np.random.default_rng(0).standard_normal((28, 28)), 0, 1).astype(np.float32)
+    p.surface.set_image(noisy)
+    p.anneal_from.set_value(0.3)
+    p.mmse_btn.click()
+    # for N(0.5, 0.1^2) data the estimate shrinks toward 0.5 by 0.1^2 / (0.1^2 + 0.3^2) = 0.1
+    expected = 0.5 + (noisy - 0.5) * 0.1
+    assert np.allclose(p.surface.image, expected, atol=1e-4)
+    p.undo()
+    assert np.allclose(p.surface.image, noisy)

@@ -31,3 +31,11 @@ def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor, sigma=None,
         e = energy_fn(x, sigma) if sigma is not None and takes_sigma(energy_fn) else energy_fn(x)
         (g,) = torch.autograd.grad(e.sum(), x)
     return e.detach().float(), g.to(x.dtype)
+
+
+def tweedie_denoise(energy_fn, x: torch.Tensor, sigma: float, precision: torch.dtype | None = None) -> torch.Tensor:
+    """The least-squares (MMSE) estimate E[x_0 | x] of images carrying Gaussian noise of level ``sigma``,
+    by Tweedie's formula x + sigma^2 * score = x - sigma * dg/dx for the noise-conditional module's output
+    g = sigma * E(x, sigma): one network evaluation, where a chain draws a sample of the clean digit."""
+    _, g = energy_and_grad(energy_fn, x, sigma, precision)
+    return x - sigma * g

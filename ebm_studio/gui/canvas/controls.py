@@ -76,6 +76,14 @@ def build_tools(panel) -> QVBoxLayout:
         b.setToolTip(tip)
         b.clicked.connect(lambda _=False, slot=slot: slot())  # clicked(bool) must not reach the slot's arguments
         seeds.addWidget(b, i // 2, i % 2)
+    panel.mmse_btn = QPushButton("Denoise: MMSE estimate")
+    panel.mmse_btn.setToolTip("The least-squares estimate of the clean digit under the drawing, taken to carry "
+                              "noise of the 'Anneal from σ' level (Tweedie's formula, one network evaluation), as "
+                              "the new drawing (Undo brings the old one back). Playing the chains instead draws "
+                              "samples of the clean digit: sharper, each a little off")
+    panel.mmse_btn.clicked.connect(lambda: panel.mmse_denoise())
+    panel.mmse_btn.setEnabled(False)  # until a noise-conditional energy is shown
+    seeds.addWidget(panel.mmse_btn, 2, 0, 1, 2)
     col.addLayout(seeds)
     panel.example_btn = QPushButton("Add drawing to training examples")
     panel.example_btn.setToolTip("Few-shot learning: keep this drawing as a training image. The Training "

@@ -164,6 +164,8 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
             self._anneal_toggled(self.anneal.isChecked())
             self.plot.setLabel("bottom", traits.step_label.capitalize())
             self.progress.setMaximum(max(1, int(self.total.value() or 1)))
+        self.mmse_btn.setEnabled(model is not None and cfg is not None and family(cfg.model.family).langevin
+                                 and bool(getattr(model, "uses_sigma", False)))  # a noise-conditional energy
         self._update_energy_readout()
         self._update_buttons()
         if was_playing and model is not None:
@@ -216,6 +218,22 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
             return
         self.pause()
         self.surface.set_image(self.player.current[0], keep_mask=True)
+
+    def mmse_denoise(self) -> None:
+        """The drawing's least-squares clean digit at the anneal-from level (Tweedie), as the new drawing."""
+        sigma = self.anneal_from.value()
+        if not self.mmse_btn.isEnabled() or sigma is None:
+            return
+        import torch
+
+        from ...core.conv.gradient import tweedie_denoise
+
+        self.pause()
+        device = next(self.model.parameters()).device
+        x = torch.from_numpy(np.asarray(self.surface.image, dtype=np.float32).reshape(1, 1, 28, 28)).to(device)
+        out = tweedie_denoise(self.model, x, float(sigma)).clamp(0.0, 1.0)
+        self.surface.set_image(out[0, 0].detach().float().cpu().numpy(), keep_mask=True)
+        self.message.emit(f"MMSE estimate of the clean digit at σ = {sigma:g} (Tweedie); Undo restores the drawing")
 
     def _drawing_changed(self) -> None:
         self.player = None  # a new seed: the next Play starts from it
