@@ -2,6 +2,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("EBM_STUDIO_THREADS", "1")
+os.environ.setdefault("EBM_STUDIO_CACHE_DIR", "")  # no fit cache unless a test asks (conv/prior_cache.py)
 
 import pytest
 import torch

@@ -48,6 +48,7 @@ from .chain_pool import ChainPool
 from .energy import build_conv_energy
 from .gradient import takes_sigma
 from .langevin import uniform_noise
+from .prior_cache import fit_prior
 from .sampler import gaussian_prior_of, langevin_sample_chain
 
 
@@ -67,7 +68,7 @@ class DSMTrainer(StepTrainer):
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
         prior = getattr(self.model, "prior", None)
         if model is None and prior is not None:  # a new model: fit its Gaussian part to the data
-            prior.fit(self.data[:20_000], seed=cfg.train.seed)
+            fit_prior(prior, self.data[:20_000], cfg.train.seed)  # or the same fit, kept from an earlier run
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.pool: ChainPool | None = None
 
