@@ -60,7 +60,8 @@ def build_optimisation_box(panel) -> QGroupBox:
     form.addRow("β1 / momentum", panel.beta1)
     panel.alpha = NumberField("alpha", 0.1, 0, 1000,
                              tooltip="Energy regulariser α·(E(data)² + E(samples)²): keeps energies near "
-                                     "zero (live)")
+                                     "zero (live). Contrastive divergence: α·(gap between them)², which bounds "
+                                     "a runaway")
     form.addRow("α (regulariser)", panel.alpha)
     panel.contrast = NumberField("contrast", 0.0, 0, 100,
                                 tooltip="DSM: weight of contrastive refinement on the sampler's own chains, "

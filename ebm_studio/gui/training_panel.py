@@ -336,9 +336,12 @@ class TrainingPanel(QWidget):
     def _objective_chosen(self, *_) -> None:
         """A person picked an objective: an energy trained by recovery likelihood is sampled by its own
         chain, and one trained otherwise not."""
+        from ..core.presets import PRESETS
+
         if self.objective.currentData() == "recovery":
             self.schedule.setCurrentIndex(self.schedule.findData("ancestral"))
             self.method.setCurrentIndex(self.method.findData("recovery"))
+            self.alpha.set_value(PRESETS["cd"]["train.alpha"])
         elif self.method.currentData() == "recovery":
             self.method.setCurrentIndex(self.method.findData("fast-pc"))
 
@@ -364,8 +367,9 @@ class TrainingPanel(QWidget):
         cd = self.objective.currentData() == "cd"
         annealed = self.schedule.currentData() in ("annealed", "ancestral")
         self.eps.setEnabled(self.schedule.currentData() == "annealed")
-        for w in (self.negatives, self.buffer_size, self.reinit, self.alpha):
+        for w in (self.negatives, self.buffer_size, self.reinit):
             w.setEnabled(cd)
+        self.alpha.setEnabled(cd or self.objective.currentData() == "recovery")
         dsm = self.objective.currentData() == "dsm"
         self.contrast.setEnabled(dsm and self.schedule.currentData() == "ancestral")
         self.method.setEnabled(not cd and self.schedule.currentData() == "ancestral")

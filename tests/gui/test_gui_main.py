@@ -606,7 +606,7 @@ def test_picking_contrastive_divergence_trains_by_recovery_and_samples_with_its_
     cfg = t.config()
     assert cfg.train.objective == "recovery" and cfg.sampler.method == "recovery"
     assert cfg.sampler.schedule == "ancestral" and not t.contrast.isEnabled()  # the chain-pool term is DSM's
-    assert t.levels.isEnabled() and not t.alpha.isEnabled()  # a noise ladder; no E^2 regulariser
+    assert t.levels.isEnabled() and t.alpha.isEnabled() and cfg.train.alpha == 0.01  # a ladder; the gap^2 term
     t.objective.setCurrentIndex(t.objective.findData("dsm"))
     t.objective.activated.emit(t.objective.currentIndex())
     assert t.config().sampler.method == "fast-pc" and t.contrast.isEnabled()

@@ -6,6 +6,7 @@ steerable to a digit by a class guide. Plain PyTorch, no Qt.
 Its modules, one idea each, are listed in ARCHITECTURE.md.
 """
 
+from ..config import METHODS
 from ..family import Family
 from .cd_trainer import ConvEBMTrainer
 from .compiled import compile_batch_job
@@ -18,7 +19,7 @@ from .sampler import langevin_sample_chain
 #: likelihood (``cd``, the Training panel's choice) and the two plain CD recipes it is compared with.
 RECIPES: dict[str, dict] = {
     "dsm": {},
-    "cd": {"train.objective": "recovery", "sampler.method": "recovery"},
+    "cd": {"train.objective": "recovery", "sampler.method": "recovery", "train.alpha": 0.01},
     "cd-uva": {
         "train.objective": "cd", "sampler.schedule": "constant", "model.width": 16, "sampler.steps": 60,
         "sampler.step_size": 10.0, "sampler.noise": 0.005, "sampler.grad_clip": 0.03, "train.alpha": 0.1,
@@ -59,5 +60,5 @@ FAMILIES = (
            sampler=langevin_sample_chain, preset="dsm", chart_labels=chart_labels, step_label="Langevin step",
            model_fields=("width", "activation", "spectral_norm", "noise_conditional", "gaussian_prior",
                          "prior_components", "prior_rank"),
-           langevin=True, guidable=True, compile_job=compile_batch_job),
+           langevin=True, guidable=True, compile_job=compile_batch_job, methods=METHODS),
 )

@@ -17,7 +17,10 @@ in. The energy is the noise-conditional conv net with the exact base energy of t
 Samples from noise are drawn the way the negatives are (:mod:`recovery_chain`).
 
 The loss contrasts the module's output g = s * E(x, s) (a weight s per level, as the contrastive
-term of :mod:`dsm` does, so the smallest levels do not dominate); the weights' moving average is
+term of :mod:`dsm` does, so the smallest levels do not dominate), plus ``train.alpha`` times the
+squared gap: the energy-magnitude stabiliser of IGEBM/JEM, here on the difference (the base energy
+is large and exact), which is small at the fit and bounds a runaway (one seed of five diverged
+without it); the weights' moving average is
 what is saved and sampled (:class:`dsm.DSMTrainer`, whose prior fit and state it shares).
 Records: ``loss`` the mean of g(x+) - g(x-), ``e_data`` / ``e_samples`` the mean energies of noised
 data and of the chains' ends at their levels, ``negatives`` the chains' ends denoised by Tweedie's
@@ -74,7 +77,8 @@ class RecoveryTrainer(DSMTrainer):
         with autocast(self.device, dtype):
             out = self.model(torch.cat([pos, neg]), torch.cat([sigma, sigma])).float()
         g_pos, g_negv = out[:n], out[n:]
-        loss = (g_pos - g_negv).mean()
+        gap_e = g_pos - g_negv
+        loss = gap_e.mean() + t.alpha * gap_e.pow(2).mean()
         grad_norm = self.backward_and_step(loss)
         if torch.isfinite(grad_norm) and t.ema > 0:
             self._update_ema()

@@ -24,6 +24,8 @@ from ..chain import ChainStep
 from .langevin import evaluator
 from .schedules import sigma_ladder
 
+MAX_PULL = 1.5  # the energy's pull in one move, at most, per pixel, in units of the level's sigma
+
 
 def conditional_step(x: torch.Tensor, y: torch.Tensor, grad: torch.Tensor, sigma: torch.Tensor, gap: torch.Tensor,
                      step: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -34,11 +36,18 @@ def conditional_step(x: torch.Tensor, y: torch.Tensor, grad: torch.Tensor, sigma
     blurred data's Gaussian (curvature 1 / s^2), and its noise is sqrt(2a (1 - step / 2)) instead of
     Langevin's sqrt(2a): for a Gaussian that keeps the chain's stationary variance v exactly at any step
     (plain Langevin's grows as v / (1 - step / 2)), so a few large steps do not leave noise behind;
-    ``step`` = 1 is one exact draw from that Gaussian."""
+    ``step`` = 1 is one exact draw from that Gaussian.
+
+    The energy's pull a * grad / s is capped at ``MAX_PULL`` * s per pixel (root mean square over an
+    image): a sound energy pulls less than the noise the level carries, while a step on an energy
+    grown too steep overshoots, and contrastive training then raises the walls it landed on, the
+    runaway that ends a maximum-likelihood run."""
     a = step * (sigma * sigma * gap * gap) / (sigma * sigma + gap * gap)
-    drift = grad / sigma + (x - y) / (gap * gap)  # -grad log p(x | y)
+    pull = a * grad / sigma
+    rms = pull.flatten(1).pow(2).mean(1).sqrt().view(-1, *([1] * (x.dim() - 1)))
+    pull = pull * (MAX_PULL * sigma / rms.clamp_min(1e-12)).clamp(max=1.0)
     noise = (2.0 * a * max(1.0 - 0.5 * step, 0.0)).sqrt()
-    return x - a * drift + noise * torch.randn(x.shape, generator=generator, device=x.device)
+    return x - pull - a * (x - y) / (gap * gap) + noise * torch.randn(x.shape, generator=generator, device=x.device)
 
 
 def recovery_plan(sigmas: list[float], steps: int) -> list[tuple[float, float, bool]]:

@@ -78,7 +78,7 @@ def test_maximum_recovery_likelihood_moves_the_energy_to_the_data():
     """A Gaussian energy with a learnable mean, trained on images of constant grey 0.7: the negatives
     are drawn from the model's own conditional, so the mean must move from 0.2 to the data's."""
     cfg = RunConfig().with_overrides(**{"train.objective": "recovery", "sampler.method": "recovery",
-                                        "train.lr": 0.02, "train.batch_size": 32, "train.ema": 0.0,
+                                        "train.lr": 0.02, "train.batch_size": 32, "train.ema": 0.0, "train.alpha": 0.01,
                                         "train.device": "cpu"})
     data = 0.7 + 0.05 * torch.randn(256, 1, 28, 28, generator=torch.Generator().manual_seed(3))
     model = GaussianEnergy(0.2, 0.1, learn_mu=True)
@@ -134,3 +134,21 @@ def test_steps_asked_of_the_recovery_sampler_become_whole_levels():
     assert over == {"sampler.recovery_steps": 4}
     assert cfg.with_overrides(**over).sampler.total_steps() == 4 * (levels - 1) + 1
     assert ladder_overrides(cfg, None, 2) == {"sampler.recovery_steps": 1}  # at least one move a level
+
+
+def test_a_move_never_pulls_further_than_the_cap_however_steep_the_energy():
+    """An energy grown too steep would throw a chain far off in one move (the runaway of a
+    maximum-likelihood run); the pull is capped at MAX_PULL * sigma per pixel, root mean square."""
+    from ebm_studio.core.conv.recovery_chain import MAX_PULL
+
+    s, d = 0.3, 0.3
+    steep = GaussianEnergy(0.5, 1e-4)
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(6))
+    grad = 1e4 * energy_and_grad(steep, x, s)[1]  # ten thousand times steeper
+    moved = conditional_step(x, x, grad, torch.tensor(s), torch.tensor(d), 2.0)  # step 2: no noise, x = y: no tether
+    rms = (moved - x).flatten(1).pow(2).mean(1).sqrt()
+    assert torch.allclose(rms, torch.full_like(rms, MAX_PULL * s), rtol=1e-4)
+    gentle = energy_and_grad(GaussianEnergy(0.5, 0.2), x, s)[1]  # a sound energy is not clipped
+    moved = conditional_step(x, x, gentle, torch.tensor(s), torch.tensor(d), 2.0)
+    a = 2.0 * (s * s * d * d) / (s * s + d * d)
+    assert torch.allclose(moved, x - a * gentle / s, atol=1e-6)
