@@ -44,10 +44,11 @@ def register(sub) -> None:
 def with_sampler(cfg, sampler: str | None, steps: int | None):
     """A compared model's config with ``--sampler``/``--steps``: they apply to the models that walk
     a noise ladder (noise-conditional conv energies); the others keep their own samplers."""
+    from ..core.families import family
     from .sampling import ladder_overrides
 
-    if cfg.sampler.schedule != "ancestral":
-        return cfg
+    if cfg.sampler.schedule != "ancestral" or (sampler is not None and sampler not in family(cfg.model.family).methods):
+        return cfg  # a model whose sampler does not take that method keeps its own
     over = ladder_overrides(cfg, sampler, steps)
     return cfg.with_overrides(**over) if over else cfg
 

@@ -32,5 +32,6 @@ class Family:
     clampable: bool = True  # its chains can hold pixels fixed (inpainting)
     receptive_fields: bool = False  # its hidden units' weights are images worth showing
     ais: bool = False  # test log-likelihood by annealed importance sampling (evaluate)
+    methods: tuple[str, ...] = ()  # the ``sampler.method`` values its sampler takes from noise (none: it has no choice)
     compile_job: Callable | None = None  # compile_job(setting, images, steps, device) -> bool, where it compiles
     parameter_estimate: Callable | None = None  # (model config) -> parameter count from its sizes (size limit)

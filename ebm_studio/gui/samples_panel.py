@@ -197,16 +197,22 @@ class SamplesPanel(QWidget):
         """A CPU copy of the model to sample from (never the one being trained) and its config."""
         old = self.cfg
         self.model, self.cfg = model, cfg
-        laddered = cfg is not None and cfg.sampler.schedule == "ancestral"
-        if laddered and (old is None or old.sampler.method != cfg.sampler.method):
+        self._adopt_sampler(old, cfg)
+        self._update_buttons()
+
+    def _adopt_sampler(self, old, cfg) -> None:
+        """Show the sampler choices and chain length of ``cfg``'s model (``old``: the config shown before)."""
+        offered = family(cfg.model.family).methods if cfg is not None and cfg.sampler.schedule == "ancestral" else ()
+        for i in range(self.method.count()):  # only the methods the model's sampler takes
+            self.method.model().item(i).setEnabled(self.method.itemData(i) in offered)
+        if offered and (old is None or old.sampler.method != cfg.sampler.method):
             self.method.blockSignals(True)
             self.method.setCurrentIndex(max(0, self.method.findData(cfg.sampler.method)))
             self.method.blockSignals(False)
-        self.method.setEnabled(laddered)
+        self.method.setEnabled(bool(offered))
         if cfg is not None and (old is None or old.model.family != cfg.model.family
                                 or old.sampler.total_steps() != cfg.sampler.total_steps()):
             self.steps.set_value(min(self.chosen_config().sampler.total_steps(), 100_000))  # its own chain length
-        self._update_buttons()
 
     def show_negatives(self, images: np.ndarray, cfg=None) -> None:
         if not self.live.isChecked():
@@ -271,13 +277,16 @@ class SamplesPanel(QWidget):
         self.generate_with(self.model, self.cfg)
 
     def generate_with(self, model, cfg, label: str = "") -> None:
+        if model is not None and cfg is not None:  # a training run's copy: its own sampler, not the one shown before
+            old = self.cfg
+            self.model, self.cfg = model, cfg
+            self._adopt_sampler(old, cfg)
         n, steps = self.n.value(), self.steps.value()
         if model is None or n is None or steps is None:
             self._set_busy(False)
             self._evaluate_next = False
             self.error.emit("cannot generate: no model loaded yet (open one or train)")
             return
-        self.model, self.cfg = model, cfg
         cfg = self.chosen_config(cfg)
         how = METHOD_NAMES[cfg.sampler.method] + ", " if cfg.sampler.schedule == "ancestral" else ""
         self.message.emit(f"generating {n} samples ({how}{steps} steps)…")

@@ -50,6 +50,8 @@ def test_flow_matching_is_in_the_menu_trains_a_few_steps_and_samples(window, qtb
     qtbot.waitUntil(lambda: len(s.samples) == 6 and not s._busy, timeout=20000)
     assert s.samples.min() >= 0 and s.samples.max() <= 1
     assert "Heun ODE, 3 steps" in s.source
+    offered = [s.method.itemData(i) for i in range(s.method.count()) if s.method.model().item(i).isEnabled()]
+    assert offered == ["heun", "euler"]  # the energy's ladder samplers are greyed out for it
     s.method.setCurrentIndex(s.method.findData("euler"))  # the other solver it knows
     s.generate()
     qtbot.waitUntil(lambda: "Euler" in s.source and not s._busy, timeout=20000)

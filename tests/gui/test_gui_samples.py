@@ -56,3 +56,22 @@ def test_the_sampler_choice_follows_the_model_and_reaches_generate(qtbot):
     p.set_model(build_model(rbm), rbm)
     assert not p.method.isEnabled()  # Gibbs sampling has no noise ladder to solve
     assert p.chosen_config() is rbm
+
+
+def test_generate_during_training_draws_with_the_runs_own_sampler(qtbot):
+    """The panel shows the shipped model (fast predictor-corrector) while a CD run trains; the copy
+    of the run's weights must be drawn by the run's sampler, the recovery chain, not the one shown."""
+    from ebm_studio.gui.samples_panel import SamplesPanel
+
+    p = SamplesPanel()
+    qtbot.addWidget(p)
+    p.show()
+    shown = preset_config("dsm").with_overrides(**{"model.width": 4, "model.prior_components": 1})
+    p.set_model(build_model(shown), shown)
+    assert p.chosen_config().sampler.method == "fast-pc"
+    run = preset_config("cd").with_overrides(**{"model.width": 4, "model.prior_components": 1})
+    p.n.set_value(4)
+    p.generate_with(build_model(run), run, " (model at step 3)")
+    qtbot.waitUntil(lambda: len(p.samples) == 4, timeout=20000)
+    assert p.chosen_config().sampler.method == "recovery" and p.steps.value() == run.sampler.total_steps()
+    assert "recovery chain" in p.source

@@ -15,6 +15,7 @@ from ..family import Family
 from .base import prior_draw_chain
 from .flow_matching import build_flow_matching, flow_chain
 from .flow_trainer import FlowMatchTrainer
+from .ode import SOLVERS
 from .trainer import LikelihoodTrainer, baseline_parameters, build_baseline
 from .unet import parameter_count
 
@@ -48,7 +49,8 @@ FLOW_MATCHING = Family(
     name="flowmatch", label="Flow matching: baseline, not an EBM", build=build_flow_matching,
     trainer=FlowMatchTrainer, sampler=flow_chain, preset="flowmatch", model_fields=("width",),
     chart_labels=lambda cfg: ("FM loss(data)", "FM loss(samples)"), step_label="ODE step", energy_model=False,
-    has_chain=False, clampable=False, parameter_estimate=lambda model: parameter_count(model.width))
+    has_chain=False, clampable=False, parameter_estimate=lambda model: parameter_count(model.width),
+    methods=SOLVERS)
 
 FAMILIES = (
     _family("vae", "VAE: baseline, not an EBM", ("hidden", "latent")),

@@ -229,7 +229,7 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
         from ...core.conv.gradient import tweedie_denoise
 
         self.pause()
-        device = next(self.model.parameters()).device
+        device = next(iter([*self.model.parameters(), *self.model.buffers()]), torch.empty(0)).device
         x = torch.from_numpy(np.asarray(self.surface.image, dtype=np.float32).reshape(1, 1, 28, 28)).to(device)
         out = tweedie_denoise(self.model, x, float(sigma)).clamp(0.0, 1.0)
         self.surface.set_image(out[0, 0].detach().float().cpu().numpy(), keep_mask=True)
