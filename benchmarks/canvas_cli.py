@@ -12,8 +12,10 @@ each beside a simple baseline.
 - Denoising at sigma = 0.3: Gaussian noise added to each test digit (not clipped; the noise the
   model is told), ``ebm-studio denoise --sigma 0.3``'s path walks the ladder down from 0.3, with
   one chain per image (a posterior sample) and the mean of ``--chains`` of them (``denoise
-  --chains K``). Figure: mean squared error against the clean digit. Baseline: a 3x3 Gaussian blur (kernel
-  [1 2 1]^T [1 2 1] / 16), clipped to [0, 1]; and the noisy input itself.
+  --chains K``), and the least-squares estimate itself by Tweedie's formula (``denoise --mmse``).
+  Figures: mean squared error against the clean digit, and the share the meter still calls the
+  true digit. Baseline: a 3x3 Gaussian blur (kernel [1 2 1]^T [1 2 1] / 16), clipped to [0, 1];
+  and the noisy input itself.
 
 Prints a table (and the figures as JSON on stdout). Figures go in benchmarks/QUALITY.md.
 """
@@ -29,7 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ebm_studio.cli.canvas import complete
+from ebm_studio.cli.canvas import complete, mmse_denoise
+from ebm_studio.core.conv.gradient import takes_sigma
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.models_io import open_model
 from ebm_studio.core.quality import load_meter
@@ -107,11 +110,17 @@ def main(argv=None) -> int:
                                              seed_is_noisy=True, chains=chains))
 
         t1 = time.monotonic()
-        one = mse(denoised(1))
+        one_chain = denoised(1)
         figures["denoise_seconds_one_chain"] = round(time.monotonic() - t1, 1)
         figures["sigma"] = args.sigma
-        figures["denoise_mse"] = {"model_one_chain": one, f"model_mean_of_{args.chains}": mse(denoised(args.chains)),
-                                  "blur3x3": mse(blur3(noisy)), "noisy_input": mse(noisy)}
+        outputs = {"model_one_chain": one_chain, f"model_mean_of_{args.chains}": denoised(args.chains),
+                   "blur3x3": blur3(noisy), "noisy_input": noisy}
+        if takes_sigma(run.model):  # the least-squares estimate itself (denoise --mmse)
+            outputs["model_mmse_tweedie"] = torch.from_numpy(mmse_denoise(run.model, run.config, noisy.numpy(),
+                                                                          args.sigma))
+        figures["denoise_mse"] = {k: mse(v) for k, v in outputs.items()}
+        figures["denoise_true_digit_share"] = {k: share_true(meter, v.clamp(0, 1), labels) for k, v in outputs.items()}
+        figures["denoise_true_digit_share"]["clean"] = share_true(meter, clean, labels)
     print(json.dumps(figures, indent=2))
     print(f"\n{args.n} MNIST-test digits, {args.model}, {figures['chain_steps']} chain steps", file=sys.stderr)
     print(f"{'':36s}{'model':>10s}{'baseline':>10s}", file=sys.stderr)
@@ -122,9 +131,13 @@ def main(argv=None) -> int:
               file=sys.stderr)
     if "denoise_mse" in figures:
         d = figures["denoise_mse"]
-        for key, what in (("model_one_chain", "1 chain"), (f"model_mean_of_{args.chains}", f"mean of {args.chains}")):
-            print(f"{'denoise sigma ' + format(args.sigma, 'g') + ', ' + what + ': MSE':36s}{d[key]:10.4f}"
-                  f"{d['blur3x3']:10.4f}   (3x3 Gaussian blur; noisy input {d['noisy_input']:.4f})", file=sys.stderr)
+        kept = figures["denoise_true_digit_share"]
+        for key, what in (("model_one_chain", "1 chain"), (f"model_mean_of_{args.chains}", f"mean of {args.chains}"),
+                          ("model_mmse_tweedie", "MMSE (Tweedie)")):
+            if key in d:
+                print(f"{'denoise sigma ' + format(args.sigma, 'g') + ', ' + what + ': MSE':36s}{d[key]:10.4f}"
+                      f"{d['blur3x3']:10.4f}   (3x3 Gaussian blur; noisy input {d['noisy_input']:.4f}); identity kept "
+                      f"{kept[key]:.3f} (blur {kept['blur3x3']:.3f}, clean {kept['clean']:.3f})", file=sys.stderr)
     return 0
 
 

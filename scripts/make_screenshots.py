@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENES = ("opened", "training", "canvas", "rbm", "generated")
+SCENES = ("opened", "training", "canvas", "rbm", "generated", "cd")
 
 
 # --- inside the X server: the studio, put into a scene ---------------------------------------------
@@ -50,6 +50,10 @@ def run_scene(scene: str) -> int:
             win.open_path("pretrained:rbm")
         elif scene == "generated":
             win.samples.generate_btn.click()  # Generate with the default sampler, as a click would
+        elif scene == "cd":  # pick "Contrastive divergence" as a person would; Start comes from the keys
+            t = win.training
+            t.objective.setCurrentIndex(t.objective.findData("recovery"))
+            t.objective.activated.emit(t.objective.currentIndex())
         elif scene == "canvas":
             win.canvas_dock.raise_()
             win.canvas.seed_noisy_mnist()
@@ -62,12 +66,12 @@ def run_scene(scene: str) -> int:
             ready()
         elif scene == "generated" and "samples from uniform noise" in win.samples.source and not win.samples._busy:
             ready()
-        elif scene == "training" and win.charts.n_points > 40 and elapsed > 6:
+        elif scene in ("training", "cd") and win.charts.n_points > 40 and elapsed > 6:
             ready()
         elif scene == "canvas" and win.canvas.player is not None and win.canvas.player.step_index >= 120:
             win.canvas.pause()
             ready()
-        if scene == "training" and elapsed > 60:
+        if scene in ("training", "cd") and elapsed > 60:
             ready()  # whatever is on screen by then
 
     QTimer.singleShot(1500, setup)
@@ -85,7 +89,7 @@ def grab(scene: str, size: str, out: Path, display: str) -> Path:
     proc = subprocess.Popen([sys.executable, __file__, "--scene", scene], stdout=subprocess.PIPE, text=True, env=env,
                             cwd=ROOT)
     try:
-        if scene == "training":
+        if scene in ("training", "cd"):
             time.sleep(6)
             subprocess.run(["xdotool", "search", "--sync", "--name", "EBM Studio", "windowactivate", "--sync"],
                            env=env, check=False, timeout=20)
