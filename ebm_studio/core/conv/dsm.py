@@ -118,12 +118,16 @@ class DSMTrainer(StepTrainer):
         if ema:
             self.ema.load_state_dict({**fitted, **ema})
 
-    def _step(self, batch: torch.Tensor) -> dict[str, float]:
+    def training_levels(self, n: int) -> torch.Tensor:
+        """``n`` noise levels (n,) over the sampler's ladder: log sigma = log sigma_max - range * u**skew,
+        u uniform (``train.sigma_skew`` > 1: more at large sigma). Recovery likelihood draws the same."""
         s = self.cfg.sampler
-        n = batch.shape[0]
         lo, hi = math.log(s.sigma_min), math.log(s.sigma_max)
-        u = torch.rand((n, 1, 1, 1), generator=self.generator, device=self.device)
-        sigma = torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))  # skew > 1: more at large sigma
+        u = torch.rand((n,), generator=self.generator, device=self.device)
+        return torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))
+
+    def _step(self, batch: torch.Tensor) -> dict[str, float]:
+        sigma = self.training_levels(batch.shape[0]).view(-1, 1, 1, 1)
         z = torch.randn(batch.shape, generator=self.generator, device=self.device)
         noisy = (batch + sigma * z).requires_grad_(True)
         with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
@@ -144,7 +148,7 @@ class DSMTrainer(StepTrainer):
                 self.negatives = self.pool.finished.clone()
                 return {"loss": float(dsm.detach()), "grad_norm": float(grad_norm),
                         "e_data": contrast[1], "e_samples": contrast[2]}
-            k = min(n, 64)
+            k = min(batch.shape[0], 64)
             self.negatives = (noisy[:k] - sigma[:k] * grad[:k]).detach().clamp(0, 1)
             e_clean = self.model(batch[:16]).mean()  # a small probe: the chart's E(data)
         return {

@@ -29,8 +29,6 @@ formula for the gallery (a few: that costs an evaluation).
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ..accel import sampling_mode
@@ -50,16 +48,10 @@ class RecoveryTrainer(DSMTrainer):
     def contrast_on(self) -> bool:  # the chain-pool term belongs to score matching
         return False
 
-    def _levels(self, n: int) -> torch.Tensor:
-        s = self.cfg.sampler
-        lo, hi = math.log(s.sigma_min), math.log(s.sigma_max)
-        u = torch.rand((n,), generator=self.generator, device=self.device)
-        return torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))
-
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         t, smp = self.cfg.train, self.cfg.sampler
         n = batch.shape[0]
-        sigma = self._levels(n)
+        sigma = self.training_levels(n)
         gap = smp.recovery_gap * sigma
         pos = batch + sigma.view(VIEW) * torch.randn(batch.shape, generator=self.generator, device=self.device)
         y = pos + gap.view(VIEW) * torch.randn(batch.shape, generator=self.generator, device=self.device)
