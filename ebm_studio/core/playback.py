@@ -93,9 +93,8 @@ class ChainPlayer:
         sigmas = recovery_ladder(m, s.anneal_from)
         return sigmas, max(1, round((s.total_steps - 1) / max(1, len(sigmas) - 1)))
 
-    def _recovery_chain(self, x0: torch.Tensor, mask: torch.Tensor | None):
+    def _recovery_chain(self, x0: torch.Tensor, mask: torch.Tensor | None, sigmas: list[float], per: int):
         """The recovery chain, then its last state for as long as the canvas asks (a longer total)."""
-        sigmas, per = self._recovery_levels()
         last = None
         for last in recovery_chain(self.model, x0, sigmas, per, self.cfg.sampler.recovery_step, mask=mask,
                                    generator=self.generator, add_noise=not self.settings.seed_is_noisy):
@@ -138,8 +137,10 @@ class ChainPlayer:
         mask = None if self.mask is None else torch.from_numpy(self.mask).unsqueeze(1)
         if mask is not None and mask.shape[0] > 1:
             mask = mask.repeat_interleave(self.n_chains, 0)
-        if self._recovery():
-            self._chain = self._recovery_chain(x0, mask)
+        if self._recovery():  # its ladder is fixed when it starts, and so is each state's level
+            sigmas, per = self._recovery_levels()
+            self._recovery_sigmas = [level for level, _, _ in recovery_plan(sigmas, per)] + [sigmas[-1]]
+            self._chain = self._recovery_chain(x0, mask, sigmas, per)
         else:
             self._chain = sample_chain(self.model, self.cfg, x0, steps=1 << 60, mask=mask, generator=self.generator,
                                        settings=self._sampler_settings)
@@ -153,10 +154,8 @@ class ChainPlayer:
     def _step_sigma(self) -> float | None:
         """The noise level the next step's energy is evaluated at (the settings the chain will read)."""
         if self._recovery():  # the state about to be absorbed: evaluated at the level of its next move
-            sigmas, per = self._recovery_levels()
-            plan = recovery_plan(sigmas, per)
             i = self.step_index + (1 if self.energies else 0)
-            return plan[i][0] if i < len(plan) else sigmas[-1]
+            return self._recovery_sigmas[min(i, len(self._recovery_sigmas) - 1)]
         return self._sampler_settings().sigma
 
     def _absorb(self, st: ChainStep) -> None:
