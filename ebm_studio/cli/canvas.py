@@ -121,8 +121,7 @@ def mmse_denoise(model, cfg, images: np.ndarray, sigma: float) -> np.ndarray:
     if not (takes_sigma(model) and cfg.sampler.schedule in ("annealed", "ancestral")):
         raise ConfigError(f"--mmse needs a noise-conditional energy (a conv EBM trained by score matching or "
                           f"recovery likelihood); this {cfg.model.family} model is not told the noise level")
-    device = next(iter([*model.parameters(), *model.buffers()]), torch.empty(0)).device
-    x = torch.from_numpy(np.asarray(images, dtype=np.float32)).unsqueeze(1).to(device)
+    x = torch.from_numpy(np.asarray(images, dtype=np.float32)).unsqueeze(1)
     out = torch.cat([tweedie_denoise(model, chunk, sigma) for chunk in x.split(256)])
     return out.clamp(0.0, 1.0)[:, 0].detach().cpu().numpy().astype(np.float32)
 

@@ -36,6 +36,9 @@ def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor, sigma=None,
 def tweedie_denoise(energy_fn, x: torch.Tensor, sigma: float, precision: torch.dtype | None = None) -> torch.Tensor:
     """The least-squares (MMSE) estimate E[x_0 | x] of images carrying Gaussian noise of level ``sigma``,
     by Tweedie's formula x + sigma^2 * score = x - sigma * dg/dx for the noise-conditional module's output
-    g = sigma * E(x, sigma): one network evaluation, where a chain draws a sample of the clean digit."""
-    _, g = energy_and_grad(energy_fn, x, sigma, precision)
-    return x - sigma * g
+    g = sigma * E(x, sigma): one network evaluation, where a chain draws a sample of the clean digit.
+    Evaluated on the model's device; the estimate comes back on ``x``'s."""
+    tensors = [*energy_fn.parameters(), *energy_fn.buffers()] if isinstance(energy_fn, torch.nn.Module) else []
+    device = tensors[0].device if tensors else x.device
+    _, g = energy_and_grad(energy_fn, x.to(device), sigma, precision)
+    return x - sigma * g.to(x.device)

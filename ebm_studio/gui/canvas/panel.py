@@ -229,10 +229,9 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
         from ...core.conv.gradient import tweedie_denoise
 
         self.pause()
-        device = next(iter([*self.model.parameters(), *self.model.buffers()]), torch.empty(0)).device
-        x = torch.from_numpy(np.asarray(self.surface.image, dtype=np.float32).reshape(1, 1, 28, 28)).to(device)
+        x = torch.from_numpy(np.asarray(self.surface.image, dtype=np.float32).reshape(1, 1, 28, 28))
         out = tweedie_denoise(self.model, x, float(sigma)).clamp(0.0, 1.0)
-        self.surface.set_image(out[0, 0].detach().float().cpu().numpy(), keep_mask=True)
+        self.surface.set_image(out[0, 0].detach().float().numpy(), keep_mask=True)
         self.message.emit(f"MMSE estimate of the clean digit at σ = {sigma:g} (Tweedie); Undo restores the drawing")
 
     def _drawing_changed(self) -> None:
