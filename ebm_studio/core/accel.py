@@ -46,6 +46,17 @@ def sampling_mode(model: nn.Module) -> Iterator[nn.Module]:
             p.requires_grad_(f)
 
 
+@contextlib.contextmanager
+def sampling_start(energy_fn, x0: torch.Tensor) -> Iterator[torch.Tensor]:
+    """What every chain does before its first step: a module's parameters frozen (``sampling_mode``)
+    while the chain runs and ``x0`` in its layout; a plain function runs as it is."""
+    if not isinstance(energy_fn, nn.Module):
+        yield x0
+        return
+    with sampling_mode(energy_fn):
+        yield to_sampling_layout(x0, energy_fn)
+
+
 def to_sampling_layout(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
     if channels_last_enabled() and x.ndim == 4 and any(isinstance(m, nn.Conv2d) for m in model.modules()):
         return x.contiguous(memory_format=torch.channels_last)

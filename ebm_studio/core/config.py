@@ -20,6 +20,11 @@ from typing import Any, Callable
 import tomli_w
 
 from .atomic import atomic_write_text
+from .config_checks import check_bool as _bool
+from .config_checks import check_choice as _choice
+from .config_checks import check_float as _float
+from .config_checks import check_int as _int
+from .config_checks import is_int as _is_int
 from .errors import ConfigError
 from .limits import MAX_SEED, check_model_size
 
@@ -429,34 +434,3 @@ def _drop_none(d: Any) -> Any:
     if isinstance(d, dict):
         return {k: _drop_none(v) for k, v in d.items() if v is not None}
     return d
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _int(name: str, v: Any, lo: int, hi: int) -> None:
-    if not _is_int(v):
-        raise ConfigError(f"{name} must be an integer, got {v!r}")
-    if not lo <= v <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v}")
-
-
-def _float(name: str, v: Any, lo: float, hi: float, open_low: bool = False) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ConfigError(f"{name} must be a number, got {v!r}")
-    if not math.isfinite(v):
-        raise ConfigError(f"{name} must be finite, got {v}")
-    if v < lo or v > hi or (open_low and v == lo):
-        bound = f"> {lo}" if open_low else f">= {lo}"
-        raise ConfigError(f"{name} must be {bound} and <= {hi}, got {v}")
-
-
-def _bool(name: str, v: Any) -> None:
-    if not isinstance(v, bool):
-        raise ConfigError(f"{name} must be true or false, got {v!r}")
-
-
-def _choice(name: str, v: Any, options: tuple[str, ...]) -> None:
-    if v not in options:
-        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {v!r}")

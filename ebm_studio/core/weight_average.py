@@ -22,3 +22,20 @@ def update_average(average: nn.Module, model: nn.Module, decay: float, step: int
         a.lerp_(p, rate)
     for a, b in zip(average.buffers(), model.buffers()):
         a.copy_(b)
+
+
+def pair_state(model: nn.Module, average: nn.Module, skip=lambda key: False) -> dict[str, torch.Tensor]:
+    """A trainer's extra state for resuming: the raw weights as ``raw.*`` and the average as ``ema.*``
+    (keys for which ``skip`` is true, e.g. a fitted base energy kept in the model file, left out)."""
+    out = {f"raw.{k}": v.detach().clone() for k, v in model.state_dict().items() if not skip(k)}
+    out.update({f"ema.{k}": v.detach().clone() for k, v in average.state_dict().items() if not skip(k)})
+    return out
+
+
+def restore_pair(model: nn.Module, average: nn.Module, extra: dict[str, torch.Tensor], skip=lambda key: False) -> None:
+    """Load :func:`pair_state`'s two halves back; the ``skip`` keys keep the values ``model`` has now."""
+    kept = {k: v for k, v in model.state_dict().items() if skip(k)}
+    for prefix, target in (("raw.", model), ("ema.", average)):
+        part = {k[len(prefix):]: v for k, v in extra.items() if k.startswith(prefix)}
+        if part:
+            target.load_state_dict({**kept, **part})

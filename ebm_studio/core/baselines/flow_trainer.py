@@ -20,7 +20,7 @@ import copy
 import torch
 
 from ..trainer import StepTrainer
-from ..weight_average import update_average
+from ..weight_average import pair_state, restore_pair, update_average
 from .flow_matching import FlowMatching, build_flow_matching
 
 LIVE_SAMPLES = 16
@@ -43,17 +43,10 @@ class FlowMatchTrainer(StepTrainer):
         update_average(self.ema, self.model, self.cfg.train.ema, self.step)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        out = {f"raw.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
-        out.update({f"ema.{k}": v.detach().clone() for k, v in self.ema.state_dict().items()})
-        return out
+        return pair_state(self.model, self.ema)
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        raw = {k[4:]: v for k, v in extra.items() if k.startswith("raw.")}
-        ema = {k[4:]: v for k, v in extra.items() if k.startswith("ema.")}
-        if raw:
-            self.model.load_state_dict(raw)
-        if ema:
-            self.ema.load_state_dict(ema)
+        restore_pair(self.model, self.ema, extra)
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         loss = self.model.loss(batch, self.generator)

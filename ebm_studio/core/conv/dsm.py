@@ -43,7 +43,7 @@ import torch
 from ..chain import drain
 from ..precision import autocast, autocast_dtype
 from ..trainer import StepTrainer
-from ..weight_average import update_average
+from ..weight_average import pair_state, restore_pair, update_average
 from .chain_pool import ChainPool
 from .energy import build_conv_energy
 from .gradient import takes_sigma
@@ -105,18 +105,10 @@ class DSMTrainer(StepTrainer):
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Raw and averaged weights; the base energy's fit (``prior.*``, never trained, the same in
         both and in the exported model, ~10 MB for the mixture) is left to the model file."""
-        out = {f"raw.{k}": v.detach().clone() for k, v in self.model.state_dict().items() if not _fitted(k)}
-        out.update({f"ema.{k}": v.detach().clone() for k, v in self.ema.state_dict().items() if not _fitted(k)})
-        return out
+        return pair_state(self.model, self.ema, skip=_fitted)
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        fitted = {k: v for k, v in self.model.state_dict().items() if _fitted(k)}  # from the model file
-        raw = {k[4:]: v for k, v in extra.items() if k.startswith("raw.")}
-        ema = {k[4:]: v for k, v in extra.items() if k.startswith("ema.")}
-        if raw:
-            self.model.load_state_dict({**fitted, **raw})
-        if ema:
-            self.ema.load_state_dict({**fitted, **ema})
+        restore_pair(self.model, self.ema, extra, skip=_fitted)
 
     def training_levels(self, n: int) -> torch.Tensor:
         """``n`` noise levels (n,) over the sampler's ladder: log sigma = log sigma_max - range * u**skew,

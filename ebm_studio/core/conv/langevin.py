@@ -10,14 +10,13 @@ The schedules a chain may follow are in :mod:`schedules`.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 
-from ..accel import sampling_mode, to_sampling_layout
+from ..accel import sampling_start
 from ..chain import ChainStep, drain
 from .compiled import compiled_energy_and_grad
 from .gradient import EnergyFn, energy_and_grad, takes_sigma
@@ -65,10 +64,7 @@ def langevin_chain(
     if schedule is not None:
         schedule = list(schedule)
         steps = len(schedule)
-    with contextlib.ExitStack() as stack:
-        if isinstance(energy_fn, nn.Module):
-            stack.enter_context(sampling_mode(energy_fn))
-            x0 = to_sampling_layout(x0, energy_fn)
+    with sampling_start(energy_fn, x0) as x0:
         yield from _chain(energy_fn, x0, steps, step_size, noise, grad_clip, clamp, mask, generator, settings,
                           yield_initial, schedule, precision, compile)
 

@@ -12,14 +12,12 @@ The same moves (:func:`conditional_step`) draw the trainer's negatives (:mod:`re
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Iterator
 
 import torch
-from torch import nn
 
-from ..accel import sampling_mode
+from ..accel import sampling_start
 from ..chain import ChainStep
 from .langevin import evaluator
 from .schedules import sigma_ladder
@@ -75,11 +73,9 @@ def recovery_chain(energy_fn, x0: torch.Tensor, sigmas: list[float], steps: int,
     Yields the start and every step (the energy and gradient evaluated once a step, at
     the level of the step to come); the last image is clamped to [0, 1]."""
     keep = None if mask is None else mask.to(x0.device).bool().expand_as(x0)
-    held = x0.detach().float()
     plan = recovery_plan(sigmas, steps)
-    with contextlib.ExitStack() as stack:
-        if isinstance(energy_fn, nn.Module):
-            stack.enter_context(sampling_mode(energy_fn))
+    with sampling_start(energy_fn, x0) as x0:
+        held = x0.detach().float()
         evaluate = evaluator(energy_fn, precision, compile)
         x = held + sigmas[0] * torch.randn(x0.shape, generator=generator, device=x0.device) if add_noise else held
         if keep is not None:

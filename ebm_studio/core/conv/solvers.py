@@ -23,14 +23,12 @@ a :class:`~..chain.ChainStep` after every step so a caller can show progress or 
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Iterator, Sequence
 
 import torch
-from torch import nn
 
-from ..accel import sampling_mode, to_sampling_layout
+from ..accel import sampling_start
 from ..chain import ChainStep
 from .langevin import evaluator
 from .schedules import ancestral_step
@@ -49,10 +47,7 @@ def solver_chain(energy_fn, x0: torch.Tensor, sigmas: Sequence[float], method: s
     sigmas = [float(s) for s in sigmas]
     if not sigmas or sigmas[-1] != 0.0:
         sigmas.append(0.0)
-    with contextlib.ExitStack() as stack:
-        if isinstance(energy_fn, nn.Module):
-            stack.enter_context(sampling_mode(energy_fn))
-            x0 = to_sampling_layout(x0, energy_fn)
+    with sampling_start(energy_fn, x0) as x0:
         yield from _solve(evaluator(energy_fn, precision, compile), x0, sigmas, method, generator)
 
 
