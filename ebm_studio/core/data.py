@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -27,7 +27,6 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-PIXEL_RANGE = (0.0, 1.0)
 MIN_TRAINING_IMAGES = 2  # a fit of the data (mean, covariance, mixture) needs two images at least
 MAX_FOLDER_IMAGES = 100_000  # a folder of pictures: more is an IDX file's job
 
@@ -191,14 +190,3 @@ def normalise_digits(digits: Iterable[int] | str | None) -> list[int] | None:
     if bad:
         raise DataError(f"digits must be between 0 and 9, got {bad}")
     return out
-
-
-def create_dataset(digits: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The seed's ``create_dataset(numbers)``: (train, test) image tensors for the chosen digits."""
-    return load_mnist("train", digits).images, load_mnist("test", digits).images
-
-
-def to_range(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Map images from the studio's [0, 1] convention to [lo, hi]."""
-    return x * (hi - lo) + lo
-

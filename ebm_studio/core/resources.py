@@ -35,7 +35,6 @@ def _root() -> Path:
 
 
 RESOURCES = _root()
-MNIST_DIR = RESOURCES / "mnist"
 PRETRAINED_DIR = RESOURCES / "pretrained"
 CLASSIFIER_DIR = RESOURCES / "classifier"
 
