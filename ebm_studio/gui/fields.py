@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QComboBox, QLineEdit
 
 INVALID_STYLE = "QLineEdit { border: 2px solid #d9534f; background: #fff0f0; }"
 
@@ -67,3 +67,21 @@ class NumberField(QLineEdit):
     def _edited(self) -> None:
         if self._valid:
             self.value_edited.emit()
+
+
+class Choice(QComboBox):
+    """A pick among named values: shows each label, ``value()`` is the chosen value, and ``set_value``
+    selects a value (the first item where a config holds one this list does not name)."""
+
+    def __init__(self, items: dict, tooltip: str = "", parent=None):
+        super().__init__(parent)
+        for value, label in items.items():
+            self.addItem(label, value)
+        if tooltip:
+            self.setToolTip(tooltip)
+
+    def value(self):
+        return self.currentData()
+
+    def set_value(self, value) -> None:
+        self.setCurrentIndex(max(0, self.findData(value)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout
 
 from ..core.device import cuda_available
-from .fields import NumberField
+from .fields import Choice, NumberField
 
 BUDGETS = ["epochs", "minutes", "steps", "unlimited"]
 
@@ -39,10 +39,8 @@ def build_optimisation_box(panel) -> QGroupBox:
     budget_row.addWidget(panel.budget_value)
     budget_row.addWidget(panel.budget_kind)
     form.addRow("Train for", budget_row)
-    panel.objective = QComboBox()
-    panel.objective.addItem("Denoising score matching", "dsm")
-    panel.objective.addItem("Contrastive divergence", "recovery")
-    panel.objective.addItem("Contrastive divergence, short-run (seed)", "cd")
+    panel.objective = Choice({"dsm": "Denoising score matching", "recovery": "Contrastive divergence",
+                              "cd": "Contrastive divergence, short-run (seed)"})
     panel.objective.setToolTip("DSM: fit the energy's gradient to denoise data at many noise levels (no sampling "
                               "while training).\nContrastive divergence: maximum likelihood with the model's own "
                               "Langevin samples: at each noise level, lower the energy of noised data and raise "
@@ -72,10 +70,7 @@ def build_optimisation_box(panel) -> QGroupBox:
     form.addRow("Contrast", panel.contrast)
     panel.seed = NumberField("seed", 0, 0, 2**31 - 1, integer=True, tooltip="Runs are reproducible from their seed")
     form.addRow("Seed", panel.seed)
-    panel.device = QComboBox()
-    panel.device.addItem("Auto", "auto")
-    panel.device.addItem("CPU", "cpu")
-    panel.device.addItem("CUDA", "cuda")
+    panel.device = Choice({"auto": "Auto", "cpu": "CPU", "cuda": "CUDA"})
     if not cuda_available():
         item = panel.device.model().item(2)
         item.setEnabled(False)
@@ -83,19 +78,13 @@ def build_optimisation_box(panel) -> QGroupBox:
     form.addRow("Device", panel.device)
     from ..core.precision import bf16_is_fast
 
-    panel.precision = QComboBox()
-    fast = bf16_is_fast("cpu")
-    panel.precision.addItem("Auto (bf16 where fast)" if fast else "Auto (float32 here)", "auto")
-    panel.precision.addItem("float32", "fp32")
-    panel.precision.addItem("bfloat16", "bf16")
+    auto = "Auto (bf16 where fast)" if bf16_is_fast("cpu") else "Auto (float32 here)"
+    panel.precision = Choice({"auto": auto, "fp32": "float32", "bf16": "bfloat16"})
     panel.precision.setToolTip("Arithmetic of the network while training and sampling. bfloat16 autocast is "
                               "~1.5x faster on CPUs with AMX / AVX-512 BF16 units and on recent GPUs, with "
                               "gradients within ~0.3 % of float32; elsewhere Auto keeps float32")
     form.addRow("Precision", panel.precision)
-    panel.on_divergence = QComboBox()
-    panel.on_divergence.addItem("Recover and go on", "recover")
-    panel.on_divergence.addItem("Recover and pause", "pause")
-    panel.on_divergence.addItem("Stop", "stop")
+    panel.on_divergence = Choice({"recover": "Recover and go on", "pause": "Recover and pause", "stop": "Stop"})
     panel.on_divergence.setToolTip("When training diverges (NaN or exploding energies/gradients) the last good "
                                   "weights are always restored; then lower the learning rate and carry on, "
                                   "pause for you to decide, or stop")
@@ -113,10 +102,8 @@ METHOD_NAMES = {"fast-pc": "fast predictor-corrector", "pc": "predictor-correcto
 def build_sampler_box(panel) -> QGroupBox:
     samp_box = QGroupBox("Sampler (Langevin / Gibbs)")
     form = compact_form(samp_box)
-    panel.schedule = QComboBox()
-    panel.schedule.addItem("Annealed noise levels", "annealed")
-    panel.schedule.addItem("Ancestral (reverse diffusion)", "ancestral")
-    panel.schedule.addItem("Constant step", "constant")
+    panel.schedule = Choice({"annealed": "Annealed noise levels", "ancestral": "Ancestral (reverse diffusion)",
+                             "constant": "Constant step"})
     panel.schedule.setToolTip("Annealed: Langevin steps from large noise (coarse shapes) down to fine noise (sharp "
                              "strokes);\nancestral: the exact reverse of the noising process, levels × steps "
                              "levels, no step size to tune;\nboth need a noise-conditional energy (trained by DSM)")
@@ -130,9 +117,7 @@ def build_sampler_box(panel) -> QGroupBox:
     form.addRow("σ max / min", pair(panel.sigma_max, panel.sigma_min))
     form.addRow("Levels × steps", pair(panel.levels, panel.per_level))
     form.addRow("ε (finest step)", panel.eps)
-    panel.method = QComboBox()
-    for key, name in METHOD_NAMES.items():
-        panel.method.addItem(name, key)
+    panel.method = Choice(METHOD_NAMES)
     panel.method.setMinimumContentsLength(10)  # long names must not widen the panel
     panel.method.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     panel.method.setToolTip("Ancestral: how samples are drawn from noise after training (Generate, Evaluate, the "
@@ -144,10 +129,8 @@ def build_sampler_box(panel) -> QGroupBox:
                                      tooltip="Fast predictor-corrector: its noise levels with corrector steps; a "
                                              "solver: its steps from σ max to 0 (Heun: two evaluations a step)")
     form.addRow("Draw with", pair(panel.method, panel.solver_steps))
-    panel.negatives = QComboBox()
-    panel.negatives.addItem("Replay buffer (PCD)", "buffer")
-    panel.negatives.addItem("From data (CD)", "data")
-    panel.negatives.addItem("From noise (short-run)", "noise")
+    panel.negatives = Choice({"buffer": "Replay buffer (PCD)", "data": "From data (CD)",
+                              "noise": "From noise (short-run)"})
     form.addRow("Start chains from", panel.negatives)
     panel.buffer_size = NumberField("buffer size", 8192, 1, 1_000_000, integer=True,
                                    tooltip="Persistent chains kept between steps")

@@ -223,20 +223,20 @@ class TrainingPanel(QWidget):
         self.alpha.set_value(t.alpha)
         self.contrast.set_value(t.contrast)
         self.seed.set_value(min(t.seed, 2**31 - 1))
-        self.device.setCurrentIndex(max(0, self.device.findData(t.device)))
-        self.on_divergence.setCurrentIndex(max(0, self.on_divergence.findData(t.on_divergence)))
-        self.precision.setCurrentIndex(max(0, self.precision.findData(t.precision)))
-        self.negatives.setCurrentIndex(max(0, self.negatives.findData(t.negatives)))
+        self.device.set_value(t.device)
+        self.on_divergence.set_value(t.on_divergence)
+        self.precision.set_value(t.precision)
+        self.negatives.set_value(t.negatives)
         self.buffer_size.set_value(t.buffer_size)
         self.reinit.set_value(t.reinit_prob)
-        self.objective.setCurrentIndex(max(0, self.objective.findData(t.objective)))
-        self.schedule.setCurrentIndex(max(0, self.schedule.findData(s.schedule)))
+        self.objective.set_value(t.objective)
+        self.schedule.set_value(s.schedule)
         self.sigma_max.set_value(s.sigma_max)
         self.sigma_min.set_value(s.sigma_min)
         self.levels.set_value(s.levels)
         self.per_level.set_value(s.steps_per_level)
         self.eps.set_value(s.eps)
-        self.method.setCurrentIndex(max(0, self.method.findData(s.method)))
+        self.method.set_value(s.method)
         self.solver_steps.set_value(s.solver_steps)
         self.steps.set_value(s.steps)
         self.beta0.set_value(s.beta0)
@@ -339,11 +339,11 @@ class TrainingPanel(QWidget):
         from ..core.presets import PRESETS
 
         if self.objective.currentData() == "recovery":
-            self.schedule.setCurrentIndex(self.schedule.findData("ancestral"))
-            self.method.setCurrentIndex(self.method.findData("recovery"))
+            self.schedule.set_value("ancestral")
+            self.method.set_value("recovery")
             self.alpha.set_value(PRESETS["cd"]["train.alpha"])
         elif self.method.currentData() == "recovery":
-            self.method.setCurrentIndex(self.method.findData("fast-pc"))
+            self.method.set_value("fast-pc")
 
     def _update_enabled(self, *_) -> None:
         """Grey out what the chosen objective and schedule do not use."""
