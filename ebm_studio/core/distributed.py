@@ -16,6 +16,9 @@ this module, never ``torch.distributed`` itself, what it needs:
   fit is computed once, on rank 0, and broadcast with the initial weights);
 * :func:`agree`: whether any rank wants to stop or save now, so all ranks leave the loop and enter
   a save at the same step (a wall-clock budget or an autosave timer read on each rank would not);
+* :func:`mean_over_ranks`: a step's loss and energies over the global batch, so every rank logs
+  the same record and the divergence guard (which judges records and weights, both then equal on
+  every rank) acts on all ranks alike;
 * :func:`gather_shards`: every rank's chain state, to rank 0, which alone writes the checkpoint.
 
 Tensors travel as tensors (no pickled objects), on the GPU for NCCL and on the CPU for gloo.
@@ -130,6 +133,15 @@ def agree(*flags: bool) -> tuple[bool, ...]:
     t = torch.tensor([1 if f else 0 for f in flags], dtype=torch.int32, device=_comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return tuple(bool(v) for v in t.tolist())
+
+
+def mean_over_ranks(values: list[float]) -> list[float]:
+    """Each value's mean over the ranks (one all-reduce of a few floats)."""
+    if not active():
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=_comm_device())
+    dist.all_reduce(t)
+    return (t / dist.get_world_size()).tolist()
 
 
 def gather_shards(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

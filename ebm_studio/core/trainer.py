@@ -164,6 +164,9 @@ class StepTrainer:
         t0 = time.perf_counter()
         self.model.train()
         stats, oom_event = self._step_shrinking_on_oom()
+        if self.world > 1:  # the global batch's figures on every rank: one record, one guard verdict
+            keys = [k for k in ("loss", "e_data", "e_samples") if k in stats]
+            stats.update(zip(keys, distributed.mean_over_ranks([float(stats[k]) for k in keys])))
         self.step += 1
         record = TrainRecord(
             step=self.step,
