@@ -15,6 +15,7 @@ import tomllib
 from typing import Any
 
 from ..core import config as C
+from ..core.config_keys import config_keys as dotted_keys
 from ..core.errors import ConfigError
 from ..core.family_names import SHIPPED_FAMILIES
 
@@ -37,7 +38,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 def config_keys() -> dict[str, Any]:
     """Every settable dotted key and its default value (which gives its type)."""
-    return C.config_keys()
+    return dotted_keys()
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -421,13 +421,6 @@ def config_to_toml(cfg: RunConfig, meta: dict[str, Any] | None = None) -> str:
     return tomli_w.dumps(raw)
 
 
-def config_keys() -> dict[str, Any]:
-    """Every dotted key of a run's config (``train.lr``) and its default value (which gives its type)."""
-    defaults = RunConfig()
-    return {f"{section.name}.{f.name}": getattr(getattr(defaults, section.name), f.name)
-            for section in dataclasses.fields(defaults) for f in dataclasses.fields(getattr(defaults, section.name))}
-
-
 def save_config(cfg: RunConfig, path: str | os.PathLike, meta: dict[str, Any] | None = None) -> None:
     atomic_write_text(path, config_to_toml(cfg, meta))
 

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig, config_keys, load_config
+from ..config import RunConfig, load_config
+from ..config_keys import config_keys
 from ..errors import ConfigError
 from ..presets import PRESETS, preset_config
 
