@@ -1,9 +1,9 @@
 """``ebm-studio``: the studio window with no sub-command, and its headless twin otherwise.
 
 One module per sub-command (``train``, ``sample``/``chain``, ``guide``, ``evaluate``, ``compare``,
-``info``, ``inpaint``/``denoise`` in canvas.py, ``export-run``), each with a ``register(subparsers)`` that adds
-its parser and sets ``handler``, a function of the parsed arguments that calls the command with
-explicit arguments. Every user error (bad
+``info``, ``inpaint``/``denoise`` in canvas.py, ``export-run``, ``sweep``), each with a
+``register(subparsers)`` that adds its parser and sets ``handler``, a function of the parsed
+arguments that calls the command with explicit arguments. Every user error (bad
 argument, corrupt checkpoint, unreadable image, NaN hyper-parameter) is one line on stderr and
 exit status 2; Ctrl-C or SIGTERM during training saves the run and exits cleanly.
 """
@@ -14,9 +14,9 @@ import argparse
 import sys
 
 from ..core.errors import EbmStudioError
-from . import canvas, compare, evaluate, export_run, guide, info, sample, train
+from . import canvas, compare, evaluate, export_run, guide, info, sample, sweep, train
 
-COMMANDS = (train, sample, guide, evaluate, compare, info, canvas, export_run)
+COMMANDS = (train, sample, guide, evaluate, compare, info, canvas, export_run, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import tomllib
-from dataclasses import fields
 from typing import Any
 
 from ..core import config as C
+from ..core.config_keys import config_keys as dotted_keys
 from ..core.errors import ConfigError
 from ..core.family_names import SHIPPED_FAMILIES
 
@@ -38,13 +38,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 def config_keys() -> dict[str, Any]:
     """Every settable dotted key and its default value (which gives its type)."""
-    defaults = C.RunConfig()
-    out = {}
-    for section in fields(defaults):
-        part = getattr(defaults, section.name)
-        for f in fields(part):
-            out[f"{section.name}.{f.name}"] = getattr(part, f.name)
-    return out
+    return dotted_keys()
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -4,6 +4,9 @@ Flags map one-to-one onto config keys (``--lr`` is ``train.lr``), ``--set KEY=VA
 other key. Ctrl-C or SIGTERM stops after the current step and saves the run; a second one stops
 at once (the weights only change at the very end of a step, so what is saved is still sound), but
 never in the middle of a save: signals during a save wait for it (core/stop_signals.py).
+
+Under torchrun (``torchrun --nproc_per_node=N -m ebm_studio train ...``, or ``--ddp`` to insist on
+it) every process joins one data-parallel run (core/distributed.py); rank 0 prints and writes.
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ def register(sub) -> None:
                         "pip install 'ebm-studio[tensorboard]'); view with: tensorboard --logdir OUT")
     t.add_argument("--images-every", type=nonneg_int, default=1000, metavar="STEPS",
                    help="with TensorBoard: a grid of 16 samples every this many steps (0 = none)")
+    t.add_argument("--ddp", action="store_true",
+                   help="data-parallel training; needs torchrun, which turns it on by itself: "
+                        "torchrun --nproc_per_node=N -m ebm_studio train ... (gloo on CPU, NCCL on GPU)")
     add_quiet(t)
     t.set_defaults(handler=_run)
 
@@ -111,6 +117,20 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..core import distributed
+
+    if not (args.ddp or distributed.launched_by_torchrun()):
+        return _train_command(args)
+    distributed.start(args.device or "auto")
+    try:
+        if not distributed.is_writer():
+            args.quiet = True  # one progress bar: rank 0's
+        return _train_command(args)
+    finally:
+        distributed.stop()
+
+
+def _train_command(args: argparse.Namespace) -> int:
     from ..core.errors import ConfigError
     from ..core.output_paths import check_output_path
     from ..core.session import Budget
@@ -135,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         session = new_session(args.out, overrides, config=args.config, preset=args.preset, family=args.model,
                               init_from=args.init_from, autosave_minutes=args.autosave_minutes, **events)
     session.events.images_every = args.images_every
-    if args.tensorboard and not session.events.enabled:
+    if args.tensorboard and not session.events.enabled and session.writer:
         print("note: --tensorboard needs tensorboardX (pip install 'ebm-studio[tensorboard]'); "
               "writing metrics.csv only", file=sys.stderr)
     return train(session, budget, args.out, quiet=args.quiet)
@@ -196,7 +216,7 @@ def train(session, budget, out: Path, quiet: bool) -> int:
     from ..core.stop_signals import StopSignals
 
     tr = session.trainer
-    if getattr(session, "notice", None):
+    if getattr(session, "notice", None) and getattr(session, "writer", True):
         print(f"note: {session.notice}", file=sys.stderr)
     if not quiet:
         print(f"training {session.cfg.model.family} on {len(session.data)} images, "

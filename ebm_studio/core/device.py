@@ -71,6 +71,9 @@ def configure_threads(for_gui_worker: bool = False) -> int:
     else:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         n = max(1, cores - 1) if for_gui_worker and not OPENMP_WAITS_PASSIVELY else max(1, cores)
+        local = os.environ.get("LOCAL_WORLD_SIZE", "")  # torchrun: the processes on this machine share its cores
+        if local.isdigit() and int(local) > 1:
+            n = max(1, cores // int(local))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

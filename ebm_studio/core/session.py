@@ -12,6 +12,10 @@ then one every :data:`AUTOSAVE_MINUTES` of training, so a kill loses at most one
 metrics are written before the checkpoint, so a checkpoint never has fewer logged steps than
 itself (rows after it are dropped on resume). Each save runs in a
 :func:`~.stop_signals.critical_section`, so a second Ctrl-C waits for it to finish.
+
+Under torchrun (data-parallel, :mod:`.distributed`) every rank runs this same loop; only rank 0
+holds the run's lock and writes its files, the ranks agree at every step whether to stop or save,
+and a save gathers every rank's chains into rank 0's checkpoint.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from . import distributed
 from .checkpoint import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -193,9 +198,11 @@ class TrainingSession:
         self.restored_step: int | None = None  # set when a failed step left broken weights that were restored
         self.restarted = False  # resumed a run killed before its first checkpoint: it starts again from its config
         self.notice: str | None = None  # something the user should be told (a fresh optimiser, a log set aside)
+        self.writer = distributed.is_writer()  # under torchrun only rank 0 writes the run
+        tensorboard = tensorboard and self.writer
         if resume and (self.run_dir is None or not (self.run_dir / CONFIG_FILE).exists()):
             raise CheckpointError(f"{self.run_dir}: nothing to resume (no {CONFIG_FILE})")
-        self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None else None  # one writer per run
+        self.lock = RunLock(self.run_dir).acquire() if self.run_dir is not None and self.writer else None  # one writer
         if resume:
             if not (self.run_dir / MODEL_FILE).exists():
                 cfg, resume, self.restarted = self._config_only(self.run_dir), False, True
@@ -221,7 +228,7 @@ class TrainingSession:
                     raise ConfigError(f"the starting model does not fit this run's architecture: "
                                       f"{str(exc).splitlines()[0]}") from None
             self.trainer = make_trainer(self.cfg, self.data, model=model, device=device)
-        self.log = MetricsLog(self.run_dir / METRICS_FILE, CSV_FIELDS) if self.run_dir else None
+        self.log = MetricsLog(self.run_dir / METRICS_FILE, CSV_FIELDS) if self.run_dir and self.writer else None
         if self.log is not None:
             self.log.truncate_after(self.trainer.step)
             if self.log.problem:
@@ -234,7 +241,7 @@ class TrainingSession:
 
     def _begin_run_dir(self) -> None:
         """A new run: its directory and config exist from the first second, before the slow parts."""
-        if self.run_dir is None:
+        if self.run_dir is None or not self.writer:
             return
         if (self.run_dir / MODEL_FILE).exists() and not self.restarted:
             raise CheckpointError(f"{self.run_dir} already holds a run; resume it or choose another directory")
@@ -267,8 +274,8 @@ class TrainingSession:
         start_epoch = trainer.step / trainer.steps_per_epoch
         done = 0
         try:
-            while not should_stop() and not budget.exhausted(done, trainer.step / trainer.steps_per_epoch,
-                                                             start_epoch, started, clock()):
+            while not self._agreed_stop(should_stop() or budget.exhausted(
+                    done, trainer.step / trainer.steps_per_epoch, start_epoch, started, clock())):
                 if has_budget_schedule(trainer.cfg):
                     spent = budget.progress(done, trainer.step / trainer.steps_per_epoch, start_epoch, started,
                                             clock())
@@ -288,6 +295,11 @@ class TrainingSession:
             raise
         finally:
             end_budget_schedule(trainer)  # the annealing and the phase belong to this budget, not to the run
+
+    @staticmethod
+    def _agreed_stop(stop: bool) -> bool:
+        """Under torchrun: stop when any rank stops (a signal, a clock), so all leave at one step."""
+        return distributed.agree(stop)[0]
 
     def _train_step(self) -> TrainRecord:
         try:
@@ -315,7 +327,7 @@ class TrainingSession:
     def maybe_autosave(self) -> bool:
         if self.run_dir is None or self.autosave_minutes <= 0:
             return False
-        if time.monotonic() - self._last_save >= self.autosave_minutes * 60.0:
+        if distributed.agree(time.monotonic() - self._last_save >= self.autosave_minutes * 60.0)[0]:
             self.save()
             return True
         return False
@@ -329,6 +341,10 @@ class TrainingSession:
         target = Path(run_dir) if run_dir is not None else self.run_dir
         if target is None:
             raise CheckpointError("no run directory chosen to save into")
+        if not self.writer:  # another rank: give its chains to rank 0's checkpoint, write nothing
+            self.trainer.state_tensors()
+            self._last_save = time.monotonic()
+            return target
         with critical_section():
             if self.log is not None and target == self.run_dir:
                 self.log.flush()

@@ -21,10 +21,11 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
+from . import distributed
 from .config import RunConfig
 from .device import resolve_device
 from .divergence import DivergenceGuard
-from .errors import OutOfMemory
+from .errors import CheckpointError, ConfigError, OutOfMemory
 
 
 @dataclass
@@ -50,6 +51,9 @@ class StepTrainer:
     """Shared machinery; subclasses implement :meth:`_step` on one data batch."""
 
     langevin_negatives = False  # whether negatives are Langevin samples of the model (conv CD)
+    #: keys of :meth:`extra_state` that are this process's own chains (under torchrun each rank holds a
+    #: shard of them, and the checkpoint holds every rank's: core/distributed.py)
+    chain_state_keys: tuple[str, ...] = ()
 
     def __init__(self, cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None,
                  device: torch.device | str | None = None):
@@ -59,10 +63,18 @@ class StepTrainer:
             raise ValueError(f"training data must have shape (N, 1, 28, 28), got {tuple(data.shape)}")
         self.data = data.to(self.device, torch.float32)
         self.n_data = self.data.shape[0]
+        # data parallel (torchrun): this process trains on its rows of every global batch
+        self.rank, self.world = distributed.rank(), distributed.world()
+        if self.world > 1 and self.batch_size % self.world:
+            raise ConfigError(f"train.batch_size {self.batch_size} does not split evenly over {self.world} processes")
         torch.manual_seed(self.cfg.train.seed)
         self.model = (model if model is not None else self.build_model(self.cfg)).to(self.device)
-        self.generator = torch.Generator(device=self.device)
+        self.generator = torch.Generator(device=self.device)  # the same stream on every rank
         self.generator.manual_seed(self.cfg.train.seed)
+        self.chain_generator = self.generator  # this rank's own chains: a stream of its own under torchrun
+        if self.world > 1:
+            self.chain_generator = torch.Generator(device=self.device)
+            self.chain_generator.manual_seed(self.cfg.train.seed * 1_000_003 + 7919 * (self.rank + 1))
         self.optimizer = self._make_optimizer()
         self.step = 0
         self.lr_scale = 1.0  # the session's annealing factor: the optimizer runs at cfg.train.lr * lr_scale
@@ -116,7 +128,19 @@ class StepTrainer:
             self._perm = torch.randperm(self.n_data, generator=g).to(self.device)
             self._perm_epoch = epoch
         idx = self._perm[pos * self.batch_size : (pos + 1) * self.batch_size]
-        return self.data.index_select(0, idx)
+        return self.data.index_select(0, self.mine(idx))
+
+    def mine(self, rows: torch.Tensor) -> torch.Tensor:
+        """This rank's equal share of ``rows`` drawn for the whole global batch (all of them in one
+        process): random draws made this way are the single-process ones, split."""
+        if self.world == 1:
+            return rows
+        share = rows.shape[0] // self.world
+        return rows[self.rank * share:(self.rank + 1) * share]
+
+    def shard_size(self, n: int) -> int:
+        """This rank's share of ``n`` chains (at least one)."""
+        return max(1, n // self.world)
 
     @property
     def unannealed_lr(self) -> float:
@@ -140,6 +164,9 @@ class StepTrainer:
         t0 = time.perf_counter()
         self.model.train()
         stats, oom_event = self._step_shrinking_on_oom()
+        if self.world > 1:  # the global batch's figures on every rank: one record, one guard verdict
+            keys = [k for k in ("loss", "e_data", "e_samples") if k in stats]
+            stats.update(zip(keys, distributed.mean_over_ranks([float(stats[k]) for k in keys])))
         self.step += 1
         record = TrainRecord(
             step=self.step,
@@ -188,6 +215,7 @@ class StepTrainer:
         (the divergence guard then restores the last good state). Returns the norm."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward(inputs=inputs)
+        distributed.average_gradients(self.model.parameters())  # under torchrun: the global batch's gradient
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.max_grad_norm or float("inf"))
         if torch.isfinite(norm):
             self.optimizer.step()
@@ -231,14 +259,22 @@ class StepTrainer:
             for name, value in st.items():
                 t = value if torch.is_tensor(value) else torch.tensor(value)
                 out[f"optim.{pid}.{name}"] = t.detach().cpu().contiguous()
-        for k, v in self.extra_state().items():
+        extra = self.extra_state()
+        if self.world > 1:  # every rank's own chains and their random stream, gathered on rank 0
+            chains = {k: extra.pop(k) for k in self.chain_state_keys if k in extra}
+            chains["rng"] = self.chain_generator.get_state()
+            out.update(distributed.gather_shards(chains))
+        for k, v in extra.items():
             out[f"extra.{k}"] = v.detach().cpu().contiguous()
         return out
 
     def state_meta(self) -> dict[str, Any]:
         sd = self.optimizer.state_dict()
-        return {"step": self.step, "recoveries": self.recoveries, "param_groups": sd["param_groups"],
+        meta = {"step": self.step, "recoveries": self.recoveries, "param_groups": sd["param_groups"],
                 "base_lr": self.cfg.train.lr}
+        if self.world > 1:
+            meta["world"] = self.world
+        return meta
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Inverse of :meth:`state_tensors` / :meth:`state_meta` (validated by the checkpoint loader)."""
@@ -249,10 +285,25 @@ class StepTrainer:
                 state.setdefault(int(pid), {})[name] = value
         sd = {"state": state, "param_groups": meta["param_groups"]}
         self.optimizer.load_state_dict(sd)
+        extra = {k[len("extra."):]: v.to(self.device) for k, v in tensors.items() if k.startswith("extra.")}
+        saved_world = meta.get("world", 1)
+        if saved_world != self.world:
+            how = f"torchrun --nproc_per_node={saved_world}" if saved_world != 1 else "one process (no torchrun)"
+            raise CheckpointError(f"the run was trained by {saved_world} process(es) and is resumed by {self.world}: "
+                                  f"each holds its own chains; resume it with {how}")
+        chain_rng = None
+        if self.world > 1:
+            own = distributed.shard_of(tensors, self.rank)
+            if "rng" not in own:
+                raise CheckpointError(f"the trainer state holds no chains of rank {self.rank}")
+            chain_rng = own.pop("rng")
+            extra.update({k: v.to(self.device) for k, v in own.items()})
+        self.restore_extra(extra)
+        # the random streams last: restoring the extras may build chains, which draws from them
         if "rng" in tensors:
             self.generator.set_state(tensors["rng"].to(torch.uint8).cpu())
-        extra = {k[len("extra."):]: v.to(self.device) for k, v in tensors.items() if k.startswith("extra.")}
-        self.restore_extra(extra)
+        if chain_rng is not None:
+            self.chain_generator.set_state(chain_rng.to(torch.uint8).cpu())
         self.step = int(meta["step"])
         self.guard.recoveries = int(meta.get("recoveries", 0))
         self.set_lr_scale(1.0)  # a run saved while annealing resumes at its base rate, not the annealed one

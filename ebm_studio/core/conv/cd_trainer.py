@@ -1,5 +1,8 @@
 """Contrastive divergence for the conv energy (``train.objective = "cd"``), with negatives from the
-data (CD), noise, or a replay buffer (PCD, the UvA tutorial 8 / Du & Mordatch 2019 recipe)."""
+data (CD), noise, or a replay buffer (PCD, the UvA tutorial 8 / Du & Mordatch 2019 recipe).
+
+Every draw of the chains is from ``chain_generator`` (the trainer's one generator in a single process;
+under torchrun each rank's own stream, and its own shard of the buffer)."""
 
 from __future__ import annotations
 
@@ -22,11 +25,12 @@ class ConvEBMTrainer(StepTrainer):
     """
 
     build_model = staticmethod(build_conv_energy)
+    chain_state_keys = ("buffer",)  # under torchrun each rank holds its shard of the replay buffer
 
     def __init__(self, cfg: RunConfig, data: torch.Tensor, model: nn.Module | None = None,
                  device: torch.device | str | None = None):
         super().__init__(cfg, data, model, device)
-        self.buffer = uniform_noise(self.cfg.train.buffer_size, self.generator, self.device)
+        self.buffer = uniform_noise(self.shard_size(self.cfg.train.buffer_size), self.chain_generator, self.device)
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
 
     @property
@@ -40,13 +44,13 @@ class ConvEBMTrainer(StepTrainer):
         if t.negatives == "data":
             return batch.clone(), None
         if t.negatives == "noise":
-            return uniform_noise(n, self.generator, self.device), None
-        if self.buffer.shape[0] != t.buffer_size:  # buffer resized mid-run
-            self.buffer = uniform_noise(t.buffer_size, self.generator, self.device)
-        idx = torch.randint(0, self.buffer.shape[0], (n,), generator=self.generator, device=self.device)
+            return uniform_noise(n, self.chain_generator, self.device), None
+        if self.buffer.shape[0] != self.shard_size(t.buffer_size):  # buffer resized mid-run
+            self.buffer = uniform_noise(self.shard_size(t.buffer_size), self.chain_generator, self.device)
+        idx = torch.randint(0, self.buffer.shape[0], (n,), generator=self.chain_generator, device=self.device)
         x = self.buffer.index_select(0, idx)
-        reinit = torch.rand(n, generator=self.generator, device=self.device) < t.reinit_prob
-        x = torch.where(reinit.view(-1, 1, 1, 1), uniform_noise(n, self.generator, self.device), x)
+        reinit = torch.rand(n, generator=self.chain_generator, device=self.device) < t.reinit_prob
+        x = torch.where(reinit.view(-1, 1, 1, 1), uniform_noise(n, self.chain_generator, self.device), x)
         return x, idx
 
     def _sample_negatives(self, x0: torch.Tensor) -> torch.Tensor:
@@ -57,7 +61,7 @@ class ConvEBMTrainer(StepTrainer):
             p.requires_grad_(False)
         try:
             return langevin_samples(self.model, x0, steps=s.steps, step_size=s.step_size, noise=s.noise,
-                                    grad_clip=s.grad_clip or None, generator=self.generator,
+                                    grad_clip=s.grad_clip or None, generator=self.chain_generator,
                                     precision=autocast_dtype(self.cfg.train.precision, self.device))
         finally:
             for p, f in zip(params, flags):
@@ -67,7 +71,7 @@ class ConvEBMTrainer(StepTrainer):
         t = self.cfg.train
         pos = batch
         if t.data_noise > 0:
-            noise = torch.randn(pos.shape, generator=self.generator, device=self.device)
+            noise = torch.randn(pos.shape, generator=self.chain_generator, device=self.device)
             pos = (pos + t.data_noise * noise).clamp(0, 1)
         x0, idx = self._initial_negatives(batch)
         neg = self._sample_negatives(x0)
@@ -97,8 +101,8 @@ class ConvEBMTrainer(StepTrainer):
         """Fresh samples from uniform noise (or ``x0``) with the run's Langevin settings."""
         s = self.cfg.sampler
         kwargs = dict(steps=s.steps if steps is None else steps, step_size=s.step_size, noise=s.noise,
-                      grad_clip=s.grad_clip or None, generator=self.generator,
+                      grad_clip=s.grad_clip or None, generator=self.chain_generator,
                       precision=autocast_dtype(s.precision, self.device))
         kwargs.update(overrides)
-        x0 = uniform_noise(n, self.generator, self.device) if x0 is None else x0.to(self.device)
+        x0 = uniform_noise(n, self.chain_generator, self.device) if x0 is None else x0.to(self.device)
         return langevin_samples(self.model, x0, **kwargs)

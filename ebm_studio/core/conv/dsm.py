@@ -21,7 +21,8 @@ Restricted to the small levels it removed the failed samples too but let the mix
 which digit a chain becomes is decided at large sigma, which then went uncorrected.
 ``train.contrast_tilt`` = p weights each chain's share by sigma**p (normalised to mean 1 over the
 ladder), to lean on the large levels where that decision is made; a probe, off by default.
-The pool is not saved with the run: a resumed run restarts it, staggered, at no up-front cost.
+The pool's chains and levels are saved with the run, so a resumed run continues them (under
+torchrun each rank runs its own share of the chains, from a random stream of its own).
 The term needs the ancestral sampler of a noise-conditional energy and is skipped otherwise.
 With ``train.contrast_phase`` = f the term runs only in the last fraction f of a budgeted run, at a
 tenth of the learning rate (the session sets ``refining``; :func:`session.apply_budget_schedule`).
@@ -40,6 +41,7 @@ import math
 
 import torch
 
+from .. import distributed
 from ..chain import drain
 from ..precision import autocast, autocast_dtype
 from ..trainer import StepTrainer
@@ -62,13 +64,16 @@ class DSMTrainer(StepTrainer):
     """
 
     build_model = staticmethod(build_conv_energy)
+    chain_state_keys = ("pool.x", "pool.level")
 
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
         prior = getattr(self.model, "prior", None)
-        if model is None and prior is not None:  # a new model: fit its Gaussian part to the data
+        if model is None and prior is not None and distributed.is_writer():  # a new model: fit its Gaussian part
             fit_prior(prior, self.data[:20_000], cfg.train.seed)  # or the same fit, kept from an earlier run
+        if model is None:
+            distributed.broadcast_module(self.model)  # under torchrun: rank 0's fit and weights, to every rank
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.pool: ChainPool | None = None
 
@@ -76,7 +81,7 @@ class DSMTrainer(StepTrainer):
         sampler_before = self.cfg.sampler
         super().update_settings(cfg)
         if self.cfg.sampler != sampler_before or (self.pool is not None and (
-                len(self.pool) != self.cfg.train.contrast_chains
+                len(self.pool) != self.shard_size(self.cfg.train.contrast_chains)
                 or self.pool.levels_per_step != self.cfg.train.contrast_levels_per_step)):
             self.pool = None  # a new ladder or pool size: start the chains afresh
 
@@ -87,11 +92,12 @@ class DSMTrainer(StepTrainer):
             use_prior = s.start == "prior" and prior is not None
 
             def start(n: int) -> torch.Tensor:
-                u = torch.rand((n, 1, 28, 28), generator=self.generator, device=self.device)
+                u = torch.rand((n, 1, 28, 28), generator=self.chain_generator, device=self.device)
                 return prior.from_uniform(u) if use_prior else u
 
             self.pool = ChainPool(s.sigma_max, s.sigma_min, s.levels, s.steps_per_level - 1, s.snr,
-                                  self.cfg.train.contrast_chains, start, self.generator, self.device,
+                                  self.shard_size(self.cfg.train.contrast_chains), start, self.chain_generator,
+                                  self.device,
                                   autocast_dtype(s.precision, self.device),
                                   levels_per_step=self.cfg.train.contrast_levels_per_step)
         return self.pool
@@ -105,10 +111,18 @@ class DSMTrainer(StepTrainer):
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Raw and averaged weights; the base energy's fit (``prior.*``, never trained, the same in
         both and in the exported model, ~10 MB for the mixture) is left to the model file."""
-        return pair_state(self.model, self.ema, skip=_fitted)
+        out = pair_state(self.model, self.ema, skip=_fitted)
+        if self.pool is not None:  # the contrastive chains, where they are on the ladder
+            out.update({"pool.x": self.pool.x.clone(), "pool.level": self.pool.level.clone()})
+        return out
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
         restore_pair(self.model, self.ema, extra, skip=_fitted)
+        if "pool.x" in extra and "pool.level" in extra:
+            pool = self._chain_pool()
+            if extra["pool.x"].shape == pool.x.shape and extra["pool.level"].shape == pool.level.shape:
+                pool.x.copy_(extra["pool.x"])
+                pool.level.copy_(extra["pool.level"].to(pool.level.dtype))
 
     def training_levels(self, n: int) -> torch.Tensor:
         """``n`` noise levels (n,) over the sampler's ladder: log sigma = log sigma_max - range * u**skew,
@@ -119,8 +133,9 @@ class DSMTrainer(StepTrainer):
         return torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
-        sigma = self.training_levels(batch.shape[0]).view(-1, 1, 1, 1)
-        z = torch.randn(batch.shape, generator=self.generator, device=self.device)
+        n = batch.shape[0] * self.world  # noise is drawn for the global batch and split (torchrun)
+        sigma = self.mine(self.training_levels(n)).view(-1, 1, 1, 1)
+        z = self.mine(torch.randn((n, *batch.shape[1:]), generator=self.generator, device=self.device))
         noisy = (batch + sigma * z).requires_grad_(True)
         with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
             energy = self.model(noisy, sigma) if takes_sigma(self.model) else self.model(noisy)
@@ -171,8 +186,8 @@ class DSMTrainer(StepTrainer):
         neg, sig = pool.negatives(self.cfg.train.contrast_sigma)
         if len(neg) == 0:
             return None
-        pick = torch.randint(self.n_data, (len(neg),), generator=self.generator, device=self.device)
-        noise = torch.randn(neg.shape, generator=self.generator, device=self.device)
+        pick = torch.randint(self.n_data, (len(neg),), generator=self.chain_generator, device=self.device)
+        noise = torch.randn(neg.shape, generator=self.chain_generator, device=self.device)
         pos = self.data.index_select(0, pick) + sig.view(-1, 1, 1, 1) * noise
         with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
             e = self.model(torch.cat([pos, neg]), torch.cat([sig, sig])).float()

@@ -51,10 +51,11 @@ class RecoveryTrainer(DSMTrainer):
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         t, smp = self.cfg.train, self.cfg.sampler
         n = batch.shape[0]
-        sigma = self.training_levels(n)
+        shape = (n * self.world, *batch.shape[1:])  # under torchrun: drawn for the global batch, split
+        sigma = self.mine(self.training_levels(n * self.world))
         gap = smp.recovery_gap * sigma
-        pos = batch + sigma.view(VIEW) * torch.randn(batch.shape, generator=self.generator, device=self.device)
-        y = pos + gap.view(VIEW) * torch.randn(batch.shape, generator=self.generator, device=self.device)
+        pos = batch + sigma.view(VIEW) * self.mine(torch.randn(shape, generator=self.generator, device=self.device))
+        y = pos + gap.view(VIEW) * self.mine(torch.randn(shape, generator=self.generator, device=self.device))
         dtype = autocast_dtype(t.precision, self.device)
         evaluate = evaluator(self.model, dtype, False)
         s4, d4 = sigma.view(VIEW), gap.view(VIEW)
@@ -62,7 +63,7 @@ class RecoveryTrainer(DSMTrainer):
         with sampling_mode(self.model):
             for _ in range(smp.recovery_steps):
                 _, g = evaluate(neg, sigma)
-                neg = conditional_step(neg, y, g, s4, d4, smp.recovery_step, self.generator)
+                neg = conditional_step(neg, y, g, s4, d4, smp.recovery_step, self.chain_generator)  # rank's own
             k = min(n, LIVE_NEGATIVES)  # the gallery's: denoised by Tweedie
             _, g_live = evaluate(neg[:k], sigma[:k])
         self.negatives = (neg[:k] - s4[:k] * g_live).clamp(0, 1)
