@@ -85,12 +85,13 @@ class RBM(nn.Module):
         return 0.5 * pre.pow(2).sum(1) + 0.5 * self.n_hidden * LOG_2PI
 
     @torch.no_grad()
-    def contrastive_gradient(self, v_data: torch.Tensor, v_model: torch.Tensor):
+    def contrastive_gradient(self, v_data: torch.Tensor, v_model: torch.Tensor, data_means: dict | None = None):
         """Gradient of  mean F(v_data) - mean F(v_model)  with respect to (W, b, c), in closed form.
 
         dF/dW = -v E[h | v]^T, dF/db = -v, dF/dc = -E[h | v]: six matrix products a step and no
         autograd graph (tests check it against autograd). Also returns both mean free energies,
-        from the pre-activations the gradient needs anyway."""
+        from the pre-activations the gradient needs anyway. ``data_means``, if given, receives the
+        data's mean image "v" and mean hidden activation "h" (what centring's offsets follow)."""
         v_data, v_model = self.flat(v_data), self.flat(v_model)
         pre_d = torch.addmm(self.c, v_data, self.W)
         pre_m = torch.addmm(self.c, v_model, self.W)
@@ -102,6 +103,8 @@ class RBM(nn.Module):
         g_w = torch.addmm(v_model.T @ m_m, v_data.T, m_d, beta=1.0 / n_m, alpha=-1.0 / n_d)
         g_b = v_model.sum(0).div_(n_m).sub_(v_data.sum(0), alpha=1.0 / n_d)
         g_c = m_m.sum(0).div_(n_m).sub_(m_d.sum(0), alpha=1.0 / n_d)
+        if data_means is not None:
+            data_means["v"], data_means["h"] = v_data.mean(0), m_d.mean(0)
         f_d = float(v_data.sum(0) @ self.b + self._hidden_term(pre_d).sum()) / -n_d
         f_m = float(v_model.sum(0) @ self.b + self._hidden_term(pre_m).sum()) / -n_m
         return (g_w, g_b, g_c), f_d, f_m
