@@ -10,7 +10,8 @@ Adam (or SGD) with paysage's power-law decaying learning rate lr / (1 + lr_decay
 penalties l1 * |W| and weight_decay * |W|^2 / 2 on the weights only; Glorot or PCA
 initialisation (``train.init``); inputs binarised at 0.5 or stochastically (``train.binarize``).
 ``train.centering``: the centred update of a Bernoulli RBM (``centring.py``; the model stays an
-ordinary RBM, the offsets are trainer state).
+ordinary RBM, the offsets are trainer state). ``train.tempering`` > 1: the persistent chains are
+the coldest of that many parallel-tempering replicas (``tempering.py``).
 
 The record's ``loss`` is that free-energy gap, mean F(data) - mean F(fantasy) (``e_data`` and
 ``e_samples`` are its two terms): negative while the model gives data lower free energy than its
@@ -31,10 +32,12 @@ import torch
 from ..chain import drain
 from ..errors import ConfigError
 from ..trainer import StepTrainer
+from .ais import base_rate_bias
 from .centring import Centring
 from .dbm import DBM
 from .gibbs import gibbs_sample_chain
 from .rbm import RBM, sample_bernoulli
+from .tempering import ParallelTempering
 
 
 def boltzmann_parameters(model) -> int:
@@ -84,6 +87,19 @@ class BoltzmannTrainer(StepTrainer):
                 if self.cfg.train.init == "pca" and isinstance(self.model, RBM):
                     self.model.init_pca(self._init_sample())
         self.centring = self._make_centring()
+        self.tempering = self._make_tempering()
+
+    def _make_tempering(self) -> ParallelTempering | None:
+        """Replicas of the persistent chains at higher temperatures (``train.tempering`` > 1)."""
+        t = self.cfg.train
+        if t.tempering <= 1:
+            return None
+        if not isinstance(self.model, RBM) or self.model.hidden_type != "bernoulli" or t.negatives != "buffer":
+            raise ConfigError(f"train.tempering needs a Bernoulli RBM (families rbm, sparse-rbm) trained with "
+                              f"persistent chains (train.negatives = \"buffer\"), not the {self.cfg.model.family!r} "
+                              f"family with negatives {t.negatives!r}; set it to 1")
+        base = base_rate_bias(self._init_sample()).to(self.device)
+        return ParallelTempering(t.tempering, t.tempering_beta_min, self.batch_size, base, self.generator)
 
     def _make_centring(self) -> Centring | None:
         """Offsets at the data's mean image and mean hidden activation (``train.centering``)."""
@@ -131,6 +147,11 @@ class BoltzmannTrainer(StepTrainer):
             self.centring = self._make_centring()
         else:
             self.centring.rate = self.cfg.train.centering_rate
+        replicas = self.tempering.replicas if self.tempering is not None else 1
+        hottest = float(self.tempering.betas[-1]) if self.tempering is not None else None
+        if replicas != self.cfg.train.tempering or (hottest is not None
+                                                    and abs(hottest - self.cfg.train.tempering_beta_min) > 1e-6):
+            self.tempering = self._make_tempering()
         for group in self.optimizer.param_groups:
             group["weight_decay"] = 0.0
 
@@ -184,10 +205,15 @@ class BoltzmannTrainer(StepTrainer):
         ``train.centering``), and one optimiser step."""
         t = self.cfg.train
         centring = self.centring if persistent_owner else None
-        v = self._negative_start(v_data) if persistent_owner else v_data
-        for _ in range(max(1, self.cfg.sampler.steps)):
-            mean_v = rbm.visible_mean(rbm.sample_hidden(v, self.generator))
-            v = sample_bernoulli(mean_v, self.generator)
+        if persistent_owner and self.tempering is not None and self.tempering.n == v_data.shape[0]:
+            for _ in range(max(1, self.cfg.sampler.steps)):
+                v = self.tempering.step(rbm, self.generator)
+            mean_v = v
+        else:
+            v = self._negative_start(v_data) if persistent_owner else v_data
+            for _ in range(max(1, self.cfg.sampler.steps)):
+                mean_v = rbm.visible_mean(rbm.sample_hidden(v, self.generator))
+                v = sample_bernoulli(mean_v, self.generator)
         if persistent_owner:
             if t.negatives == "buffer":
                 self.chains = v
@@ -295,6 +321,8 @@ class BoltzmannTrainer(StepTrainer):
         out = {"base_lr": torch.tensor(self.base_lr, dtype=torch.float64)}
         if self.centring is not None:
             out.update(self.centring.state())
+        if self.tempering is not None:
+            out.update(self.tempering.state())
         if self.chains is not None:
             out["chains"] = self.chains.clone()
         if self.chains_h2 is not None:
@@ -311,6 +339,8 @@ class BoltzmannTrainer(StepTrainer):
         self.chains_h2 = extra["chains_h2"].to(self.device).clone() if "chains_h2" in extra else None
         if self.centring is not None:
             self.centring.restore(extra)
+        if self.tempering is not None:
+            self.tempering.restore(extra)
         if any(k.startswith("pretrain") for k in extra):
             rbms = self._pretraining_rbms()
             for i, r in enumerate(rbms):
