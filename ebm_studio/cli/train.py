@@ -44,8 +44,8 @@ def register(sub) -> None:
     t.add_argument("--config", type=Path, help="TOML config to start from (defaults: the built-in recipe)")
     t.add_argument("--preset", help="named recipe: dsm (default: denoising score matching + ancestral sampler), "
                                     "cd (contrastive divergence by recovery likelihood, sampled by its own chain), "
-                                    "cd-uva (CD with a replay buffer), cd-seed (CD from data), rbm, hopfield, "
-                                    "sparse-rbm, dbm, and the baselines vae, flow, flowmatch")
+                                    "cd-uva (CD with a replay buffer), cd-seed (CD from data), rbm, rbm-centred, "
+                                    "hopfield, sparse-rbm, dbm, and the baselines vae, flow, flowmatch")
     t.add_argument("--model", choices=list(SHIPPED_FAMILIES),
                    help="model family (vae, flow and flowmatch: the non-energy baselines)")
     t.add_argument("--hidden", help="hidden layer sizes for Boltzmann machines, e.g. 500 or 200,200 (vae/flow: width)")

@@ -257,6 +257,10 @@ class TrainConfig:
     binarize: str = "threshold"  # Boltzmann machines: "threshold" (0.5) or "stochastic" (Bernoulli)
     pretrain_epochs: float = 1.0  # deep Boltzmann machine: greedy pre-training epochs per layer
     init: str = "glorot"  # Boltzmann machines: weights "glorot" (normal) or "pca" (leading principal components)
+    centering: bool = False  # Bernoulli RBMs: the centred update (boltzmann/centring.py; old files: off, as trained)
+    centering_rate: float = 0.01  # its offsets' moving-average rate towards each batch's mean v and mean E[h | v]
+    tempering: int = 1  # Bernoulli RBMs + PCD: replicas of parallel tempering for the negatives (1 = off; tempering.py)
+    tempering_beta_min: float = 0.8  # the hottest replica's inverse temperature (betas linear from 1)
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # conv: arithmetic of training: "auto" (bf16 autocast where fast), "fp32", "bf16"
@@ -279,6 +283,10 @@ class TrainConfig:
         _choice("train.binarize", self.binarize, ("threshold", "stochastic"))
         _float("train.pretrain_epochs", self.pretrain_epochs, 0.0, 1000.0)
         _choice("train.init", self.init, ("glorot", "pca"))
+        _bool("train.centering", self.centering)
+        _float("train.centering_rate", self.centering_rate, 0.0, 1.0, open_low=True)
+        _int("train.tempering", self.tempering, 1, 64)
+        _float("train.tempering_beta_min", self.tempering_beta_min, 0.0, 1.0, open_low=True)
         _choice("train.objective", self.objective, OBJECTIVES)
         _int("train.batch_size", self.batch_size, 1, 65_536)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)

@@ -11,7 +11,8 @@ Each family package defines its own (``RECIPES`` in its ``__init__``); this modu
   the UvA deep-learning tutorial 8 / Du & Mordatch (2019), with its constant-step Langevin sampler.
 - ``cd-seed``: the seed project's recipe: CD initialised at the data batch (``use_cd=True``).
 - ``rbm``, ``hopfield``, ``sparse-rbm``, ``dbm``: the Boltzmann machines of seed 002, trained by
-  PCD-1 with Adam and a power-law decaying learning rate, sampled by 1000 Gibbs sweeps.
+  PCD-1 with Adam and a power-law decaying learning rate, sampled by 1000 Gibbs sweeps;
+  ``rbm-centred``: the RBM recipe with the centred update (``boltzmann/centring.py``).
 - ``vae``, ``flow``, ``flowmatch``: the non-energy baselines (a fully connected VAE; a RealNVP flow
   with fully connected couplings, both by maximum likelihood; flow matching with a conv U-Net,
   sampled by Heun's ODE solver); kept for ``ebm-studio compare``.

@@ -11,9 +11,12 @@ _RECIPE = {
     "sampler.grad_clip": 0.0, "train.negatives": "buffer", "train.lr": 5e-3, "train.beta1": 0.9,
     "train.lr_decay": 1.0, "train.batch_size": 100, "train.binarize": "threshold", "model.hidden": [200],
 }
-#: Recipes (presets.py): PCD-1 with Adam and a power-law decaying rate, sampled by 1000 Gibbs sweeps.
+#: Recipes (presets.py): PCD-1 with Adam and a power-law decaying rate, sampled by 1000 Gibbs sweeps;
+#: "rbm-centred" adds the centred update.
 RECIPES: dict[str, dict] = {
     "rbm": {**_RECIPE, "model.family": "rbm"},
+    # the same, centred (Melchior et al. 2016; centring.py)
+    "rbm-centred": {**_RECIPE, "model.family": "rbm", "train.centering": True},
     "hopfield": {**_RECIPE, "model.family": "hopfield", "train.lr": 1e-3},
     "sparse-rbm": {**_RECIPE, "model.family": "sparse-rbm", "train.l1": 2e-4},
     "dbm": {**_RECIPE, "model.family": "dbm", "model.hidden": [200, 200], "train.pretrain_epochs": 1.0,

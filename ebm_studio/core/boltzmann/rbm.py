@@ -85,12 +85,13 @@ class RBM(nn.Module):
         return 0.5 * pre.pow(2).sum(1) + 0.5 * self.n_hidden * LOG_2PI
 
     @torch.no_grad()
-    def contrastive_gradient(self, v_data: torch.Tensor, v_model: torch.Tensor):
+    def contrastive_gradient(self, v_data: torch.Tensor, v_model: torch.Tensor, data_means: dict | None = None):
         """Gradient of  mean F(v_data) - mean F(v_model)  with respect to (W, b, c), in closed form.
 
         dF/dW = -v E[h | v]^T, dF/db = -v, dF/dc = -E[h | v]: six matrix products a step and no
         autograd graph (tests check it against autograd). Also returns both mean free energies,
-        from the pre-activations the gradient needs anyway."""
+        from the pre-activations the gradient needs anyway. ``data_means``, if given, receives the
+        data's mean image "v" and mean hidden activation "h" (what centring's offsets follow)."""
         v_data, v_model = self.flat(v_data), self.flat(v_model)
         pre_d = torch.addmm(self.c, v_data, self.W)
         pre_m = torch.addmm(self.c, v_model, self.W)
@@ -102,6 +103,8 @@ class RBM(nn.Module):
         g_w = torch.addmm(v_model.T @ m_m, v_data.T, m_d, beta=1.0 / n_m, alpha=-1.0 / n_d)
         g_b = v_model.sum(0).div_(n_m).sub_(v_data.sum(0), alpha=1.0 / n_d)
         g_c = m_m.sum(0).div_(n_m).sub_(m_d.sum(0), alpha=1.0 / n_d)
+        if data_means is not None:
+            data_means["v"], data_means["h"] = v_data.mean(0), m_d.mean(0)
         f_d = float(v_data.sum(0) @ self.b + self._hidden_term(pre_d).sum()) / -n_d
         f_m = float(v_model.sum(0) @ self.b + self._hidden_term(pre_m).sum()) / -n_m
         return (g_w, g_b, g_c), f_d, f_m
@@ -132,12 +135,34 @@ class RBM(nn.Module):
         self.W.copy_(glorot * math.sqrt(self.n_visible) * (std / std.norm()) * vh[: self.n_hidden].T)
 
 
-def exact_log_partition(rbm: RBM) -> float:
-    """log Z by enumerating the hidden states (Bernoulli hidden, at most ~20 units)."""
-    if rbm.hidden_type != "bernoulli" or rbm.n_hidden > 20:
-        raise ValueError("exact log Z needs a Bernoulli RBM with at most 20 hidden units")
+#: The most units on one side of an RBM whose states :func:`exact_log_partition` enumerates (2^20).
+MAX_EXACT_UNITS = 20
+
+
+def can_enumerate(rbm: RBM) -> bool:
+    """Whether :func:`exact_log_partition` can enumerate one side of ``rbm``."""
+    return (rbm.hidden_type == "bernoulli" and rbm.n_hidden <= MAX_EXACT_UNITS) or rbm.n_visible <= MAX_EXACT_UNITS
+
+
+def exact_log_partition(rbm: RBM, chunk: int = 1 << 14) -> float:
+    """log Z by enumeration of the smaller side, ``chunk`` states at a time (2^20 states of a
+    784-pixel model in ~50 MB pieces): over Bernoulli hidden states h, log Z = logsumexp_h
+    [c.h + sum_i softplus(b_i + (W h)_i)] (the visible units summed out); over visible states v
+    (also for Gaussian hidden units), log Z = logsumexp_v -F(v)."""
+    by_hidden = rbm.hidden_type == "bernoulli" and rbm.n_hidden <= min(MAX_EXACT_UNITS, rbm.n_visible)
+    if not by_hidden and rbm.n_visible > MAX_EXACT_UNITS:
+        raise ValueError(f"exact log Z enumerates at most {MAX_EXACT_UNITS} units on one side of the RBM "
+                         f"(Bernoulli hidden or visible); this one has {rbm.n_visible} x {rbm.n_hidden}")
+    n = rbm.n_hidden if by_hidden else rbm.n_visible
     with torch.no_grad():
-        n = rbm.n_hidden
-        states = ((torch.arange(2**n).unsqueeze(1) >> torch.arange(n)) & 1).to(rbm.W.dtype)
-        terms = states @ rbm.c + F.softplus(states @ rbm.W.T + rbm.b).sum(1)
-        return float(torch.logsumexp(terms.double(), 0))
+        bits = torch.arange(n, device=rbm.W.device)
+        parts = []
+        for first in range(0, 2**n, chunk):
+            idx = torch.arange(first, min(2**n, first + chunk), device=rbm.W.device)
+            states = ((idx.unsqueeze(1) >> bits) & 1).to(rbm.W.dtype)
+            if by_hidden:
+                terms = states @ rbm.c + F.softplus(states @ rbm.W.T + rbm.b).sum(1)
+            else:
+                terms = -rbm.free_energy(states)
+            parts.append(torch.logsumexp(terms.double(), 0))
+        return float(torch.logsumexp(torch.stack(parts), 0))

@@ -9,6 +9,9 @@ particles from k = ``sampler.steps`` block-Gibbs sweeps started at the data batc
 Adam (or SGD) with paysage's power-law decaying learning rate lr / (1 + lr_decay * epoch);
 penalties l1 * |W| and weight_decay * |W|^2 / 2 on the weights only; Glorot or PCA
 initialisation (``train.init``); inputs binarised at 0.5 or stochastically (``train.binarize``).
+``train.centering``: the centred update of a Bernoulli RBM (``centring.py``; the model stays an
+ordinary RBM, the offsets are trainer state). ``train.tempering`` > 1: the persistent chains are
+the coldest of that many parallel-tempering replicas (``tempering.py``).
 
 The record's ``loss`` is that free-energy gap, mean F(data) - mean F(fantasy) (``e_data`` and
 ``e_samples`` are its two terms): negative while the model gives data lower free energy than its
@@ -27,10 +30,14 @@ import math
 import torch
 
 from ..chain import drain
+from ..errors import ConfigError
 from ..trainer import StepTrainer
+from .ais import base_rate_bias
+from .centring import Centring
 from .dbm import DBM
 from .gibbs import gibbs_sample_chain
 from .rbm import RBM, sample_bernoulli
+from .tempering import ParallelTempering
 
 
 def boltzmann_parameters(model) -> int:
@@ -79,6 +86,34 @@ class BoltzmannTrainer(StepTrainer):
                 self.model.init_from_data(self._init_sample())
                 if self.cfg.train.init == "pca" and isinstance(self.model, RBM):
                     self.model.init_pca(self._init_sample())
+        self.centring = self._make_centring()
+        self.tempering = self._make_tempering()
+
+    def _make_tempering(self) -> ParallelTempering | None:
+        """Replicas of the persistent chains at higher temperatures (``train.tempering`` > 1)."""
+        t = self.cfg.train
+        if t.tempering <= 1:
+            return None
+        if not isinstance(self.model, RBM) or self.model.hidden_type != "bernoulli" or t.negatives != "buffer":
+            raise ConfigError(f"train.tempering needs a Bernoulli RBM (families rbm, sparse-rbm) trained with "
+                              f"persistent chains (train.negatives = \"buffer\"), not the {self.cfg.model.family!r} "
+                              f"family with negatives {t.negatives!r}; set it to 1")
+        base = base_rate_bias(self._init_sample()).to(self.device)
+        return ParallelTempering(t.tempering, t.tempering_beta_min, self.batch_size, base, self.generator)
+
+    def _make_centring(self) -> Centring | None:
+        """Offsets at the data's mean image and mean hidden activation (``train.centering``)."""
+        t = self.cfg.train
+        if not t.centering:
+            return None
+        if not isinstance(self.model, RBM) or self.model.hidden_type != "bernoulli":
+            raise ConfigError(f"train.centering applies to Bernoulli RBMs (families rbm, sparse-rbm), "
+                              f"not to the {self.cfg.model.family!r} family; set it to false")
+        c = Centring(self.model.n_visible, self.model.n_hidden, t.centering_rate, self.device)
+        with torch.no_grad():
+            sample = self._init_sample().to(self.device)
+            c.start(sample.mean(0), self.model.hidden_mean(sample).mean(0))
+        return c
 
     def _init_sample(self) -> torch.Tensor:
         """Up to 10,000 training images as the model will see them (their base rates set the
@@ -106,6 +141,17 @@ class BoltzmannTrainer(StepTrainer):
     def update_settings(self, cfg) -> None:
         super().update_settings(cfg)
         self.base_lr = cfg.train.lr
+        if not self.cfg.train.centering:
+            self.centring = None
+        elif self.centring is None:
+            self.centring = self._make_centring()
+        else:
+            self.centring.rate = self.cfg.train.centering_rate
+        replicas = self.tempering.replicas if self.tempering is not None else 1
+        hottest = float(self.tempering.betas[-1]) if self.tempering is not None else None
+        if replicas != self.cfg.train.tempering or (hottest is not None
+                                                    and abs(hottest - self.cfg.train.tempering_beta_min) > 1e-6):
+            self.tempering = self._make_tempering()
         for group in self.optimizer.param_groups:
             group["weight_decay"] = 0.0
 
@@ -155,17 +201,27 @@ class BoltzmannTrainer(StepTrainer):
     @torch.no_grad()
     def _rbm_step(self, rbm: RBM, v_data, optimizer, persistent_owner: bool) -> dict[str, float]:
         """k block-Gibbs sweeps for the negative phase, then the closed-form gradient of
-        mean F(data) - mean F(fantasy) + l1 |W| + weight_decay |W|^2 / 2, and one optimiser step."""
+        mean F(data) - mean F(fantasy) + l1 |W| + weight_decay |W|^2 / 2 (centred, with
+        ``train.centering``), and one optimiser step."""
         t = self.cfg.train
-        v = self._negative_start(v_data) if persistent_owner else v_data
-        for _ in range(max(1, self.cfg.sampler.steps)):
-            mean_v = rbm.visible_mean(rbm.sample_hidden(v, self.generator))
-            v = sample_bernoulli(mean_v, self.generator)
+        centring = self.centring if persistent_owner else None
+        if persistent_owner and self.tempering is not None and self.tempering.n == v_data.shape[0]:
+            for _ in range(max(1, self.cfg.sampler.steps)):
+                v = self.tempering.step(rbm, self.generator)
+            mean_v = v
+        else:
+            v = self._negative_start(v_data) if persistent_owner else v_data
+            for _ in range(max(1, self.cfg.sampler.steps)):
+                mean_v = rbm.visible_mean(rbm.sample_hidden(v, self.generator))
+                v = sample_bernoulli(mean_v, self.generator)
         if persistent_owner:
             if t.negatives == "buffer":
                 self.chains = v
             self.negatives = mean_v[:64].reshape(-1, 1, 28, 28)
-        (g_w, g_b, g_c), f_data, f_model = rbm.contrastive_gradient(v_data, v)
+        means = {} if centring is not None else None
+        (g_w, g_b, g_c), f_data, f_model = rbm.contrastive_gradient(v_data, v, means)
+        if centring is not None:
+            centring.centre(g_w, g_b, g_c)
         if t.l1:
             g_w.add_(rbm.W.sign(), alpha=t.l1)
         if t.weight_decay:
@@ -178,7 +234,11 @@ class BoltzmannTrainer(StepTrainer):
         if math.isfinite(grad_norm):
             for p, g in pairs:
                 p.grad = g
+            w_before = rbm.W.detach().clone() if centring is not None else None
             optimizer.step()
+            if centring is not None:
+                centring.correct_biases(rbm, w_before)
+                centring.follow(means["v"], means["h"])
         return {"loss": f_data - f_model, "grad_norm": grad_norm, "e_data": f_data, "e_samples": f_model}
 
     # --- deep Boltzmann machine ---------------------------------------------------------------
@@ -259,6 +319,10 @@ class BoltzmannTrainer(StepTrainer):
         """Persistent chains, the scheduled base rate, and a DBM's pre-training RBMs (their
         Adam moments are not kept: a run resumed mid-pre-training restarts them)."""
         out = {"base_lr": torch.tensor(self.base_lr, dtype=torch.float64)}
+        if self.centring is not None:
+            out.update(self.centring.state())
+        if self.tempering is not None:
+            out.update(self.tempering.state())
         if self.chains is not None:
             out["chains"] = self.chains.clone()
         if self.chains_h2 is not None:
@@ -273,6 +337,10 @@ class BoltzmannTrainer(StepTrainer):
             self.base_lr = float(extra["base_lr"])
         self.chains = extra["chains"].to(self.device).clone() if "chains" in extra else None
         self.chains_h2 = extra["chains_h2"].to(self.device).clone() if "chains_h2" in extra else None
+        if self.centring is not None:
+            self.centring.restore(extra)
+        if self.tempering is not None:
+            self.tempering.restore(extra)
         if any(k.startswith("pretrain") for k in extra):
             rbms = self._pretraining_rbms()
             for i, r in enumerate(rbms):

@@ -166,3 +166,14 @@ def test_cli_evaluate_reports_ais_log_likelihood(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert -784 * math.log(2) * 1.5 < out["test_log_likelihood_nats"] < 0
     assert out["ais_log_z_stderr"] >= 0 and out["n"] == 20
+    # reverse AIS beside it, with its error bar and the side each errs on
+    assert out["reverse_ais_log_z_stderr"] >= 0
+    assert out["test_log_likelihood_reverse_ais_nats"] == pytest.approx(
+        out["test_log_likelihood_nats"] + out["ais_log_z"] - out["reverse_ais_log_z"], abs=0.01)
+    assert "optimistic" in out["likelihood_sides"]["forward"] and "conservative" in out["likelihood_sides"]["reverse"]
+    assert "exact_log_z" not in out  # 200 hidden units: too many to enumerate
+    from ebm_studio.cli.evaluate import likelihood_summary
+
+    text = "\n".join(likelihood_summary(out))  # what the text report prints
+    assert "forward AIS" in text and "reverse AIS" in text and "conservative" in text
+    assert f"{out['test_log_likelihood_nats']:.2f} ± {out['ais_log_z_stderr']:.2f}" in text

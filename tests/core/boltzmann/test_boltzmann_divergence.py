@@ -20,7 +20,7 @@ def test_rbm_at_lr_10_records_a_divergence_and_recovers(mnist_small):
     assert tr.weight_scale() <= tr.max_weight  # never trained on past the bound
 
 
-@pytest.mark.parametrize("family", ["rbm", "hopfield", "sparse-rbm", "dbm"])
+@pytest.mark.parametrize("family", ["rbm", "rbm-centred", "hopfield", "sparse-rbm", "dbm"])
 def test_recipes_at_their_own_rate_never_trip_the_guard(family, mnist_small):
     tr = make_trainer(preset_config(family), mnist_small.images)
     records = list(tr.steps(150))

@@ -214,4 +214,7 @@ def test_cli_evaluate_dbm_reports_a_lower_bound(tmp_path, capsys):
     assert main(["evaluate", str(run), "--n", "10", "--steps", "3", "--ais-betas", "50", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["test_log_likelihood_lower_bound_nats"] < 0 and out["test_binarization"] == "threshold"
+    # 16 units in h1: the DBM's log Z is also exact (h1 enumerated), and both AIS bounds are reported
+    assert out["test_log_likelihood_lower_bound_exact_nats"] < 0
+    assert out["test_log_likelihood_lower_bound_reverse_ais_nats"] < 0 and "exact" in out["likelihood_sides"]
     assert 0 <= out["denoised_15pct_pixel_error"] <= 1
