@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # numpy is imported where it is used: the parser loads withou
 #: denoise's default chain length: a short ladder from the input's noise level denoised better than
 #: longer ones (figures: README, "inpaint and denoise, measured"; benchmarks/canvas_cli.py)
 DENOISE_STEPS = 21
+#: inpaint's default chains per image, the lowest-energy completion kept (figures: benchmarks/QUALITY.md)
+INPAINT_CHAINS = 4
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -41,9 +43,12 @@ def register(sub) -> None:
     ip.add_argument("--anneal-from", type=positive_float, metavar="SIGMA",
                     help="noise-conditional models: start the chain at this noise level (default: the model's "
                          "sigma_max, i.e. draw the free pixels from scratch)")
+    ip.add_argument("--chains", type=positive_int, default=INPAINT_CHAINS, metavar="K",
+                    help="run K chains per image and keep the completion of lowest energy, the likeliest of K "
+                         f"draws (default {INPAINT_CHAINS}; 1: one chain's draw, as the canvas's first chain)")
     _common(ip, "chain steps (default: the model's own ladder; 200 for a Boltzmann machine)")
     ip.set_defaults(handler=lambda a: inpaint(a.model, a.image, a.mask, a.out, a.anneal_from, a.steps, a.seed,
-                                          a.device, a.quiet))
+                                          a.device, a.quiet, chains=a.chains))
 
     dn = sub.add_parser("denoise", help="remove Gaussian noise of a known level from digit images",
                         description="Walk the model's noise ladder down from --sigma (the noise the images carry).")
@@ -71,7 +76,7 @@ def _common(p: argparse.ArgumentParser, steps_help: str) -> None:
 
 
 def inpaint(model: str, image: Path, mask: Path, out: Path, anneal_from: float | None, steps: int | None,
-            seed: int, device: str, quiet: bool) -> int:
+            seed: int, device: str, quiet: bool, chains: int = 1) -> int:
     from ..core.errors import DataError
 
     names, images = load_images(image)
@@ -83,7 +88,7 @@ def inpaint(model: str, image: Path, mask: Path, out: Path, anneal_from: float |
     s = run.config.sampler
     top = anneal_from if anneal_from is not None else s.sigma_max
     result = complete(run.model, run.config, images, masks > 0.5, anneal_from=top, steps=steps, seed=seed,
-                      quiet=quiet, desc="inpaint")
+                      quiet=quiet, desc="inpaint", chains=chains, pick="lowest")
     save_results(out, names, result)
     print(f"wrote {len(result)} completed image(s) to {out}", file=sys.stderr)
     return 0
@@ -128,11 +133,13 @@ def mmse_denoise(model, cfg, images: np.ndarray, sigma: float) -> np.ndarray:
 
 def complete(model, cfg, images: np.ndarray, mask: np.ndarray | None, anneal_from: float | None,
              steps: int | None = None, seed: int = 0, quiet: bool = True, desc: str = "chain",
-             seed_is_noisy: bool = False, chains: int = 1) -> np.ndarray:
-    """Run the canvas's chain from every image (clamping ``mask``) to its end; (N, 28, 28) in [0, 1],
-    the mean of ``chains`` chains per image."""
+             seed_is_noisy: bool = False, chains: int = 1, pick: str = "mean") -> np.ndarray:
+    """Run the canvas's chain from every image (clamping ``mask``) to its end; (N, 28, 28) in [0, 1]:
+    of ``chains`` chains per image their mean (``pick`` "mean") or the one of lowest energy ("lowest");
+    "all": every chain's, (N, chains, 28, 28)."""
     import numpy as np
 
+    from ..core.landscape import lowest_energy
     from ..core.playback import ChainPlayer, PlaybackSettings
 
     settings = PlaybackSettings.for_model(cfg, anneal_from=anneal_from, total_steps=steps, record_every=1 << 30,
@@ -142,6 +149,10 @@ def complete(model, cfg, images: np.ndarray, mask: np.ndarray | None, anneal_fro
         while player.step():
             bar.update(player.step_index)
     final = np.clip(player.current, 0.0, 1.0).reshape(len(images), chains, 28, 28)
+    if pick == "all":
+        return final.astype(np.float32)
+    if pick == "lowest" and chains > 1:
+        return lowest_energy(model, cfg, final).astype(np.float32)
     return final.mean(1).astype(np.float32)
 
 

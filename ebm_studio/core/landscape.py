@@ -73,3 +73,22 @@ def energy_percentile(model, images, n_reference: int = 1000, sigma: float | Non
     x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, 1, 28, 28)
     e = energy_at(model, x, sigma).float().cpu().numpy()
     return rank_energies(model, e, images, sigma, n_reference)
+
+
+#: the noise level completions are compared at (clipped to the model's ladder): the energies of
+#: several completions ranked the same at 0.05, 0.1 and 0.2 (benchmarks/QUALITY.md, inpainting)
+COMPARE_LEVEL = 0.1
+
+
+def lowest_energy(model, cfg, candidates) -> np.ndarray:
+    """``candidates`` (N, K, 28, 28), K completions of each of N images: the one of lowest energy,
+    (N, 28, 28). Chains draw samples of p(free pixels | clamped ones); keeping the likeliest of a few
+    is a step toward the posterior's mode, where a single draw may land on a rarer digit the clamped
+    half allows. A noise-conditional energy is compared at ``COMPARE_LEVEL`` within its ladder."""
+    c = np.asarray(candidates, dtype=np.float32)
+    n, k = c.shape[:2]
+    s = cfg.sampler
+    level = min(max(COMPARE_LEVEL, s.sigma_min), s.sigma_max) if getattr(model, "uses_sigma", False) else None
+    x = torch.from_numpy(c.reshape(n * k, 1, 28, 28))
+    e = torch.cat([energy_at(model, chunk, level).float().cpu() for chunk in x.split(500)]).view(n, k)
+    return c[np.arange(n), e.argmin(1).numpy()]

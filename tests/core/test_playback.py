@@ -119,3 +119,41 @@ def test_energy_percentile_ranks_against_test_digits():
     assert mid[0] == 0.0 and model(torch.zeros(1, 1, 28, 28)).item() < model(torch.full((1, 1, 28, 28), 0.5)).item()
     faint = energy_percentile(model, np.stack([best, 0.5 * best + 0.5 * worst]), n_reference=200)
     assert faint[0] >= faint[1]  # the ranking still follows the energy for images with ink
+
+
+class _LevelledTemplate(torch.nn.Module):
+    """E(x, sigma) = |x - t|^2 per image, remembering the levels it was asked at."""
+
+    uses_sigma = True
+
+    def __init__(self, template):
+        super().__init__()
+        self.t = template
+        self.levels = []
+
+    def forward(self, x, sigma=None):
+        self.levels.append(sigma)
+        return ((x - self.t) ** 2).flatten(1).sum(1)
+
+
+def test_lowest_energy_keeps_each_images_likeliest_completion_at_the_compare_level():
+    from ebm_studio.core.landscape import COMPARE_LEVEL, lowest_energy
+
+    t = torch.zeros(1, 1, 28, 28)
+    t[..., 10:18, 12:16] = 1.0
+    model = _LevelledTemplate(t)
+    rng = np.random.default_rng(0)
+    n, k = 5, 4
+    candidates = rng.uniform(0, 1, (n, k, 28, 28)).astype(np.float32)
+    near = rng.integers(0, k, n)  # one candidate of each image lies close to the template
+    for i, j in enumerate(near):
+        candidates[i, j] = t[0, 0].numpy() + 0.01 * rng.standard_normal((28, 28)).astype(np.float32)
+    cfg = RunConfig().with_overrides(**{"sampler.sigma_min": 0.02, "sampler.sigma_max": 1.0})
+    picked = lowest_energy(model, cfg, candidates)
+    assert picked.shape == (n, 28, 28)
+    assert np.array_equal(picked, candidates[np.arange(n), near])
+    assert set(model.levels) == {COMPARE_LEVEL}
+    model.levels.clear()  # a ladder that ends above the compare level: compared at its finest level
+    lowest_energy(model, RunConfig().with_overrides(**{"sampler.sigma_min": 0.3, "sampler.sigma_max": 1.0}),
+                  candidates)
+    assert set(model.levels) == {0.3}
