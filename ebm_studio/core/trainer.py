@@ -28,6 +28,12 @@ from .divergence import DivergenceGuard
 from .errors import CheckpointError, ConfigError, OutOfMemory
 
 
+def phase(name: str):
+    """A named part of a training step, for ``benchmarks/step_time.py``'s profile (torch.profiler's
+    ``record_function``: nearly free while no profiler runs)."""
+    return torch.profiler.record_function(f"step: {name}")
+
+
 @dataclass
 class TrainRecord:
     step: int  # optimisation steps completed
@@ -160,7 +166,8 @@ class StepTrainer:
 
     # --- stepping -----------------------------------------------------------------------------
     def train_step(self) -> TrainRecord:
-        self.guard.before_step(self)
+        with phase("divergence guard"):
+            self.guard.before_step(self)
         t0 = time.perf_counter()
         self.model.train()
         stats, oom_event = self._step_shrinking_on_oom()
@@ -177,7 +184,8 @@ class StepTrainer:
         )
         if oom_event:
             record.event = f"{oom_event}; {record.event}" if record.event else oom_event
-        self.guard.after_step(self, record)
+        with phase("divergence guard"):
+            self.guard.after_step(self, record)
         return record
 
     def _step_shrinking_on_oom(self) -> tuple[dict[str, float], str | None]:
@@ -185,7 +193,9 @@ class StepTrainer:
         halved_from = None
         while True:
             try:
-                return self._step(self._batch()), (None if halved_from is None else
+                with phase("batch"):
+                    batch = self._batch()
+                return self._step(batch), (None if halved_from is None else
                         f"the device ran out of memory; batch size halved from {halved_from} to {self.batch_size}")
             except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as exc:
                 if not (isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError))

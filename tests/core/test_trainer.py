@@ -73,3 +73,20 @@ def test_divergence_restores_last_good_state(mnist_small):
     snap_state = tr.model.state_dict()
     assert all(torch.isfinite(v).all() for v in snap_state.values())
     assert any(not torch.equal(good[k], snap_state[k]) for k in good) or tr.guard.snapshot["step"] == 0
+
+
+def test_a_profiled_dsm_step_names_its_parts(mnist_small):
+    """benchmarks/step_time.py reads these names from the profile: the step must keep marking them."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from ebm_studio.core.presets import preset_config
+
+    cfg = preset_config("dsm").with_overrides(**{"model.width": 8, "train.batch_size": 16,
+                                                "model.prior_components": 1})
+    tr = make_trainer(cfg, mnist_small.images[:200])
+    tr.train_step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        tr.train_step()
+    names = {e.key for e in prof.key_averages() if e.key.startswith("step: ")}
+    assert {"step: batch", "step: noise draw", "step: energy and input gradient", "step: backward and optimiser",
+            "step: weight average", "step: chart probe", "step: divergence guard"} <= names

@@ -44,7 +44,7 @@ import torch
 from .. import distributed
 from ..chain import drain
 from ..precision import autocast, autocast_dtype
-from ..trainer import StepTrainer
+from ..trainer import StepTrainer, phase
 from ..weight_average import pair_state, restore_pair, update_average
 from .chain_pool import ChainPool
 from .energy import build_conv_energy
@@ -134,23 +134,28 @@ class DSMTrainer(StepTrainer):
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         n = batch.shape[0] * self.world  # noise is drawn for the global batch and split (torchrun)
-        sigma = self.mine(self.training_levels(n)).view(-1, 1, 1, 1)
-        z = self.mine(torch.randn((n, *batch.shape[1:]), generator=self.generator, device=self.device))
-        noisy = (batch + sigma * z).requires_grad_(True)
-        with autocast(self.device, autocast_dtype(self.cfg.train.precision, self.device)):
+        with phase("noise draw"):
+            sigma = self.mine(self.training_levels(n)).view(-1, 1, 1, 1)
+            z = self.mine(torch.randn((n, *batch.shape[1:]), generator=self.generator, device=self.device))
+            noisy = (batch + sigma * z).requires_grad_(True)
+        with phase("energy and input gradient"), autocast(self.device, autocast_dtype(self.cfg.train.precision,
+                                                                                       self.device)):
             energy = self.model(noisy, sigma) if takes_sigma(self.model) else self.model(noisy)
             (grad,) = torch.autograd.grad(energy.sum(), noisy, create_graph=True)
         grad = grad.float()
         dsm = (grad - z).pow(2).mean()  # outside autocast: the loss and its backward pass start in float32
-        contrast = self._contrast_term() if self.contrast_on else None
+        with phase("contrast chains"):
+            contrast = self._contrast_term() if self.contrast_on else None
         loss = dsm if contrast is None else dsm + self.cfg.train.contrast * contrast[0]
         # only the weights: without ``inputs`` autograd also runs the second-order graph back to the noised
         # images (a leaf that requires grad), a share of every step (benchmarks/PERF.md)
-        grad_norm = self.backward_and_step(loss, inputs=[p for group in self.optimizer.param_groups
-                                                         for p in group["params"] if p.requires_grad])
-        if torch.isfinite(grad_norm) and self.cfg.train.ema > 0:
-            self._update_ema()
-        with torch.no_grad():
+        with phase("backward and optimiser"):
+            grad_norm = self.backward_and_step(loss, inputs=[p for group in self.optimizer.param_groups
+                                                             for p in group["params"] if p.requires_grad])
+        with phase("weight average"):
+            if torch.isfinite(grad_norm) and self.cfg.train.ema > 0:
+                self._update_ema()
+        with torch.no_grad(), phase("chart probe"):
             if contrast is not None and len(self.pool.finished):
                 self.negatives = self.pool.finished.clone()
                 return {"loss": float(dsm.detach()), "grad_norm": float(grad_norm),
