@@ -35,3 +35,24 @@ class GaussianEnergy(nn.Module):
     def forward(self, x, sigma=None):
         sig = torch.as_tensor(0.02 if sigma is None else sigma, dtype=x.dtype).reshape(-1)
         return sig * (x - self.mu).pow(2).flatten(1).sum(1) / (2 * (self.s0**2 + sig**2))
+
+
+def random_rbm(nv=6, nh=4, seed=0, scale=1.0, hidden="bernoulli"):
+    """A small RBM with random weights (scale) and biases, for exact checks by enumeration."""
+    from ebm_studio.core.boltzmann.rbm import RBM
+
+    torch.manual_seed(seed)
+    r = RBM(nv, nh, hidden=hidden)
+    with torch.no_grad():
+        r.W.normal_(0, scale)
+        r.b.normal_(0, 0.5)
+        if hidden == "bernoulli":
+            r.c.normal_(0, 0.5)
+    return r
+
+
+def binary_states(n):
+    """All 2**n binary vectors of length n, (2**n, n)."""
+    import itertools
+
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)))

@@ -1,30 +1,18 @@
 """Boltzmann machines: exact checks on tiny models, AIS against enumeration, training end to end."""
 
-import itertools
 import math
 
 import pytest
 import torch
+from toy_energies import binary_states, random_rbm
 
 from ebm_studio.core.boltzmann.ais import ais_log_partition, average_log_likelihood
-from ebm_studio.core.boltzmann.rbm import RBM, exact_log_partition
+from ebm_studio.core.boltzmann.rbm import exact_log_partition
 from ebm_studio.core.families import make_trainer, sample_chain
 from ebm_studio.core.presets import preset_config
 
-
-def tiny_rbm(nv=6, nh=4, seed=0, scale=1.0, hidden="bernoulli"):
-    torch.manual_seed(seed)
-    r = RBM(nv, nh, hidden=hidden)
-    with torch.no_grad():
-        r.W.normal_(0, scale)
-        r.b.normal_(0, 0.5)
-        if hidden == "bernoulli":
-            r.c.normal_(0, 0.5)
-    return r
-
-
-def all_states(n):
-    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)))
+tiny_rbm = random_rbm
+all_states = binary_states
 
 
 def brute_force_joint(r):

@@ -1,9 +1,9 @@
 """Both AIS estimators against exact log Z by enumeration: each within its error bar, each erring on its side."""
 
-import itertools
 
 import pytest
 import torch
+from toy_energies import binary_states, random_rbm
 
 from ebm_studio.core.boltzmann.ais import SIDES, ais_log_partition, log_likelihood_figures, reverse_ais_log_partition
 from ebm_studio.core.boltzmann.dbm import DBM
@@ -11,18 +11,10 @@ from ebm_studio.core.boltzmann.rbm import RBM, can_enumerate, exact_log_partitio
 
 
 def rbm(nv, nh, scale, seed=0, hidden="bernoulli"):
-    torch.manual_seed(seed)
-    r = RBM(nv, nh, hidden=hidden)
-    with torch.no_grad():
-        r.W.normal_(0, scale)
-        r.b.normal_(0, 0.5)
-        if hidden == "bernoulli":
-            r.c.normal_(0, 0.5)
-    return r
+    return random_rbm(nv, nh, seed=seed, scale=scale, hidden=hidden)
 
 
-def visible_states(n):
-    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)))
+visible_states = binary_states
 
 
 def brute_log_z(r):
