@@ -144,6 +144,12 @@ class StepTrainer:
         share = rows.shape[0] // self.world
         return rows[self.rank * share:(self.rank + 1) * share]
 
+    def batch_noise(self, batch: torch.Tensor) -> torch.Tensor:
+        """Standard normal noise shaped like ``batch``, from the shared stream: drawn for the global
+        batch and split under torchrun, so one process draws the numbers it always drew."""
+        n = batch.shape[0] * self.world
+        return self.mine(torch.randn((n, *batch.shape[1:]), generator=self.generator, device=self.device))
+
     def shard_size(self, n: int) -> int:
         """This rank's share of ``n`` chains (at least one)."""
         return max(1, n // self.world)

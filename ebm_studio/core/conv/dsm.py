@@ -124,19 +124,19 @@ class DSMTrainer(StepTrainer):
                 pool.x.copy_(extra["pool.x"])
                 pool.level.copy_(extra["pool.level"].to(pool.level.dtype))
 
-    def training_levels(self, n: int) -> torch.Tensor:
-        """``n`` noise levels (n,) over the sampler's ladder: log sigma = log sigma_max - range * u**skew,
-        u uniform (``train.sigma_skew`` > 1: more at large sigma). Recovery likelihood draws the same."""
+    def training_levels(self, batch: torch.Tensor) -> torch.Tensor:
+        """A noise level per image of ``batch`` (n,) over the sampler's ladder: log sigma = log sigma_max -
+        range * u**skew, u uniform (``train.sigma_skew`` > 1: more at large sigma); drawn for the global
+        batch and split under torchrun, as :meth:`batch_noise`. Recovery likelihood draws the same."""
         s = self.cfg.sampler
         lo, hi = math.log(s.sigma_min), math.log(s.sigma_max)
-        u = torch.rand((n,), generator=self.generator, device=self.device)
-        return torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew))
+        u = torch.rand((batch.shape[0] * self.world,), generator=self.generator, device=self.device)
+        return self.mine(torch.exp(hi - (hi - lo) * u.pow(self.cfg.train.sigma_skew)))
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
-        n = batch.shape[0] * self.world  # noise is drawn for the global batch and split (torchrun)
         with phase("noise draw"):
-            sigma = self.mine(self.training_levels(n)).view(-1, 1, 1, 1)
-            z = self.mine(torch.randn((n, *batch.shape[1:]), generator=self.generator, device=self.device))
+            sigma = self.training_levels(batch).view(-1, 1, 1, 1)
+            z = self.batch_noise(batch)
             noisy = (batch + sigma * z).requires_grad_(True)
         with phase("energy and input gradient"), autocast(self.device, autocast_dtype(self.cfg.train.precision,
                                                                                        self.device)):

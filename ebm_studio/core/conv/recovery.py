@@ -51,11 +51,10 @@ class RecoveryTrainer(DSMTrainer):
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         t, smp = self.cfg.train, self.cfg.sampler
         n = batch.shape[0]
-        shape = (n * self.world, *batch.shape[1:])  # under torchrun: drawn for the global batch, split
-        sigma = self.mine(self.training_levels(n * self.world))
+        sigma = self.training_levels(batch)
         gap = smp.recovery_gap * sigma
-        pos = batch + sigma.view(VIEW) * self.mine(torch.randn(shape, generator=self.generator, device=self.device))
-        y = pos + gap.view(VIEW) * self.mine(torch.randn(shape, generator=self.generator, device=self.device))
+        pos = batch + sigma.view(VIEW) * self.batch_noise(batch)
+        y = pos + gap.view(VIEW) * self.batch_noise(batch)
         dtype = autocast_dtype(t.precision, self.device)
         evaluate = evaluator(self.model, dtype, False)
         s4, d4 = sigma.view(VIEW), gap.view(VIEW)
