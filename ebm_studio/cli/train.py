@@ -122,12 +122,15 @@ def _run(args: argparse.Namespace) -> int:
     if not (args.ddp or distributed.launched_by_torchrun()):
         return _train_command(args)
     distributed.start(args.device or "auto")
+    finished = False
     try:
         if not distributed.is_writer():
             args.quiet = True  # one progress bar: rank 0's
-        return _train_command(args)
+        code = _train_command(args)
+        finished = True
+        return code
     finally:
-        distributed.stop()
+        distributed.stop(finished)
 
 
 def _train_command(args: argparse.Namespace) -> int:

@@ -87,8 +87,14 @@ def start(device: str = "auto", timeout_minutes: float = 30.0) -> str:
     return chosen
 
 
-def stop() -> None:
+def stop(finished: bool = True) -> None:
+    """Leave the process group. After a finished run every rank first waits for the others
+    (a barrier), so no rank tears its connections down while rank 0 is still writing the
+    checkpoint: gloo can abort a process whose peer vanished mid-teardown. After an error the
+    barrier is skipped (the other ranks may never arrive; torchrun ends them)."""
     if dist.is_available() and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 
