@@ -73,7 +73,10 @@ def test_trainer_step_is_adam_on_the_centred_parameters(mnist_small):
     loss.backward()
     opt.step()
     with torch.no_grad():
-        assert torch.allclose(r.W, w, atol=1e-6)
+        # 1e-5 is 0.2 % of a first Adam step (lr 0.005). Adam divides each gradient by its own size, so
+        # a weight whose gradient is ~1e-7 (float32 cancellation between the two phases is ~1e-8,
+        # as large as Adam's eps) moves by an amount that rounding decides to ~1e-6 (seen on an AMX Xeon)
+        assert torch.allclose(r.W, w, atol=1e-5)
         assert torch.allclose(r.b, b_c - w @ lam, atol=1e-5)
         assert torch.allclose(r.c, c_c - w.T @ mu, atol=1e-5)
     # and the offsets moved 1 % of the way to the batch's means
