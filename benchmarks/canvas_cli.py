@@ -100,6 +100,11 @@ def main(argv=None) -> int:
         figures["inpaint_seconds"] = round(time.monotonic() - t0, 1)
         figures["inpaint_chains"] = k
         nn = nearest_neighbour_completion(tops, train.images[:, 0])
+        # the lowest-energy pick among the first k of the same chains, k = 1, 2, 4, ... K: what more chains buy
+        ks = sorted({min(2 ** i, k) for i in range(k.bit_length() + 1)})
+        figures["inpaint_lowest_of_k"] = {
+            str(j): share_true(meter, torch.from_numpy(lowest_energy(run.model, run.config, every[:, :j])), labels)
+            for j in ks}
         figures["inpaint_true_digit_share"] = {"model": share_true(meter, filled, labels),
                                                "model_one_chain": share_true(meter, torch.from_numpy(every[:, 0]),
                                                                              labels),
@@ -139,6 +144,8 @@ def main(argv=None) -> int:
               f"   (lowest energy of {figures['inpaint_chains']} chains; nearest neighbour; one chain "
               f"{a['model_one_chain']:.3f}, top half alone {a['top_half_only']:.3f}, originals {a['original']:.3f})",
               file=sys.stderr)
+        print("  lowest energy of the first k chains: "
+              + ", ".join(f"k={j} {v:.3f}" for j, v in figures["inpaint_lowest_of_k"].items()), file=sys.stderr)
     if "denoise_mse" in figures:
         d = figures["denoise_mse"]
         kept = figures["denoise_true_digit_share"]
