@@ -242,7 +242,7 @@ class TrainConfig:
     data_noise: float = 0.005  # Gaussian noise added to data (Nijkamp et al.: >= Langevin noise)
     max_grad_norm: float = 0.0  # 0 = no clipping of the parameter gradient
     sigma_skew: float = 2.0  # DSM: log sigma = log sigma_max - range * u**skew (1 = log-uniform; >1: more large sigma)
-    ema: float = 0.995  # DSM: decay of the exponential moving average of the weights that is saved (0 = off)
+    ema: float = 0.995  # DSM, flow matching, RBM recipes: decay of the saved moving average of weights (0 = off)
     l1: float = 0.0  # Boltzmann machines: L1 weight penalty (the sparse RBM)
     lr_decay: float = 0.0  # Boltzmann machines: lr / (1 + lr_decay * epoch) (paysage's PowerLawDecay)
     lr_anneal: float = 0.0  # last fraction of a budgeted run over which lr falls linearly to 0 (0 = constant lr)

@@ -10,15 +10,17 @@ _RECIPE = {
     "train.objective": "cd", "sampler.schedule": "constant", "sampler.steps": 1, "sampler.sample_steps": 1000,
     "sampler.grad_clip": 0.0, "train.negatives": "buffer", "train.lr": 5e-3, "train.beta1": 0.9,
     "train.lr_decay": 1.0, "train.batch_size": 100, "train.binarize": "threshold", "model.hidden": [200],
+    "train.ema": 0.0,
 }
 #: Recipes (presets.py): PCD-1 with Adam and a power-law decaying rate, sampled by 1000 Gibbs sweeps;
-#: "rbm-centred" adds the centred update.
+#: "rbm-centred" adds the centred update. The Bernoulli RBM recipes save a moving average of the weights.
 RECIPES: dict[str, dict] = {
-    "rbm": {**_RECIPE, "model.family": "rbm"},
+    # saved and sampled: the weights' moving average (trainer.py; benchmarks/RBM.md)
+    "rbm": {**_RECIPE, "model.family": "rbm", "train.ema": 0.999},
     # the same, centred (Melchior et al. 2016; centring.py)
-    "rbm-centred": {**_RECIPE, "model.family": "rbm", "train.centering": True},
+    "rbm-centred": {**_RECIPE, "model.family": "rbm", "train.centering": True, "train.ema": 0.999},
     "hopfield": {**_RECIPE, "model.family": "hopfield", "train.lr": 1e-3},
-    "sparse-rbm": {**_RECIPE, "model.family": "sparse-rbm", "train.l1": 2e-4},
+    "sparse-rbm": {**_RECIPE, "model.family": "sparse-rbm", "train.l1": 2e-4, "train.ema": 0.999},
     "dbm": {**_RECIPE, "model.family": "dbm", "model.hidden": [200, 200], "train.pretrain_epochs": 1.0,
             "train.lr": 2e-3},
 }

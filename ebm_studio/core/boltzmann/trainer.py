@@ -11,7 +11,9 @@ penalties l1 * |W| and weight_decay * |W|^2 / 2 on the weights only; Glorot or P
 initialisation (``train.init``); inputs binarised at 0.5 or stochastically (``train.binarize``).
 ``train.centering``: the centred update of a Bernoulli RBM (``centring.py``; the model stays an
 ordinary RBM, the offsets are trainer state). ``train.tempering`` > 1: the persistent chains are
-the coldest of that many parallel-tempering replicas (``tempering.py``).
+the coldest of that many parallel-tempering replicas (``tempering.py``). ``train.ema`` > 0: what
+is saved and sampled is a moving average of the weights (``weight_average.py``), see
+:class:`BoltzmannTrainer`.
 
 The record's ``loss`` is that free-energy gap, mean F(data) - mean F(fantasy) (``e_data`` and
 ``e_samples`` are its two terms): negative while the model gives data lower free energy than its
@@ -25,6 +27,7 @@ persistent Gibbs chains; the record's ``event`` marks where each phase begins.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -32,6 +35,7 @@ import torch
 from ..chain import drain
 from ..errors import ConfigError
 from ..trainer import StepTrainer
+from ..weight_average import pair_state, restore_pair, update_average
 from .ais import base_rate_bias
 from .centring import Centring
 from .dbm import DBM
@@ -66,6 +70,16 @@ def binarize(x: torch.Tensor, mode: str, generator=None) -> torch.Tensor:
 
 
 class BoltzmannTrainer(StepTrainer):
+    """PCD and its relatives for every Boltzmann family.
+
+    With ``train.ema`` > 0 the model that is saved, sampled and scored is an exponential moving
+    average of the weights, as for score models, but for another reason: the persistent chains
+    herd around a few modes and the weights chase them (Tieleman & Hinton 2009's "fast weights"
+    effect), so a short run's last weights give most of the model's mass to whichever digits the
+    chains last left. The average over that oscillation is balanced (benchmarks/RBM.md). The
+    chains keep running on the raw weights, which travel in the trainer state for an exact resume.
+    A DBM averages from the start of its joint training."""
+
     build_model = staticmethod(build_boltzmann)
     #: A weight or bias past 50 puts a unit's input where sigmoid(50) = 1 - 2e-22: the units are
     #: deterministic and the Gibbs chains freeze, while the free energies stay finite and, inside the
@@ -88,6 +102,8 @@ class BoltzmannTrainer(StepTrainer):
                     self.model.init_pca(self._init_sample())
         self.centring = self._make_centring()
         self.tempering = self._make_tempering()
+        self.average = copy.deepcopy(self.model).requires_grad_(False)
+        self._average_live = False  # False: the average is re-seeded from the weights at the next update
 
     def _make_tempering(self) -> ParallelTempering | None:
         """Replicas of the persistent chains at higher temperatures (``train.tempering`` > 1)."""
@@ -164,6 +180,14 @@ class BoltzmannTrainer(StepTrainer):
         super().set_lr(lr)
         self.base_lr = lr * (1.0 + self.cfg.train.lr_decay * self.step / self.steps_per_epoch)
 
+    def load_state(self, tensors, meta) -> None:
+        """As the base class, which ends by re-applying the configured rate through :meth:`set_lr`;
+        here that rate would be read as the decayed rate now and restart the power law from it (a
+        run resumed at step s stepped at lr again, not lr / (1 + s / epoch)), so the stored base comes back."""
+        super().load_state(tensors, meta)
+        if "extra.base_lr" in tensors:
+            self.base_lr = float(tensors["extra.base_lr"])
+
     # --- one step -----------------------------------------------------------------------------
     def _negative_start(self, v_data: torch.Tensor) -> torch.Tensor:
         t = self.cfg.train
@@ -195,8 +219,26 @@ class BoltzmannTrainer(StepTrainer):
             group["lr"] = lr
         v_data = batch if batch.ndim == 2 else binarize(batch, self.cfg.train.binarize, self.generator)
         if isinstance(self.model, DBM):
-            return self._dbm_step(v_data)
-        return self._rbm_step(self.model, v_data, self.optimizer, persistent_owner=True)
+            stats = self._dbm_step(v_data)
+        else:
+            stats = self._rbm_step(self.model, v_data, self.optimizer, persistent_owner=True)
+        self._update_average()
+        return stats
+
+    def _update_average(self) -> None:
+        """Move the average toward the weights (``train.ema``); while averaging is off, or a DBM is
+        still pre-training (its weights are not trained yet), mark it for re-seeding instead."""
+        decay = self.cfg.train.ema
+        if decay <= 0 or self.phase.startswith("pre-training"):
+            self._average_live = False
+            return
+        if not self._average_live:
+            self.average.load_state_dict(self.model.state_dict())
+            self._average_live = True
+        update_average(self.average, self.model, decay, self.step)
+
+    def export_model(self):
+        return self.average if self.cfg.train.ema > 0 and self._average_live else self.model
 
     @torch.no_grad()
     def _rbm_step(self, rbm: RBM, v_data, optimizer, persistent_owner: bool) -> dict[str, float]:
@@ -319,6 +361,8 @@ class BoltzmannTrainer(StepTrainer):
         """Persistent chains, the scheduled base rate, and a DBM's pre-training RBMs (their
         Adam moments are not kept: a run resumed mid-pre-training restarts them)."""
         out = {"base_lr": torch.tensor(self.base_lr, dtype=torch.float64)}
+        if self._average_live:  # the raw weights (raw.*) beside the saved average (ema.*)
+            out.update(pair_state(self.model, self.average))
         if self.centring is not None:
             out.update(self.centring.state())
         if self.tempering is not None:
@@ -335,6 +379,9 @@ class BoltzmannTrainer(StepTrainer):
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
         if "base_lr" in extra:
             self.base_lr = float(extra["base_lr"])
+        restore_pair(self.model, self.average, extra)
+        # without a stored pair (averaging off, or a file from before it) the average restarts from the weights
+        self._average_live = any(k.startswith("ema.") for k in extra)
         self.chains = extra["chains"].to(self.device).clone() if "chains" in extra else None
         self.chains_h2 = extra["chains_h2"].to(self.device).clone() if "chains_h2" in extra else None
         if self.centring is not None:
@@ -356,4 +403,5 @@ class BoltzmannTrainer(StepTrainer):
 
     def sample(self, n: int, steps: int | None = None, x0=None, **_) -> torch.Tensor:
         x0 = torch.rand((n, 1, 28, 28), generator=self.generator, device=self.device) if x0 is None else x0
-        return drain(gibbs_sample_chain(self.model, self.cfg, x0, steps=steps, generator=self.generator)).x.detach()
+        return drain(gibbs_sample_chain(self.export_model(), self.cfg, x0, steps=steps,
+                                        generator=self.generator)).x.detach()
