@@ -3,11 +3,14 @@
 Samples of score, diffusion and flow nets come from many evaluations of the same weights, and the
 average of the last optimisation steps' noisy weights makes far better ones (Song & Ermon 2020).
 The decay is warmed up as (1 + n) / (10 + n) after n updates, so a short run is not dragged back
-toward its random start. The denoising-score-matching energy (``conv/dsm.py``) and the
-flow-matching baseline (``baselines/flow_trainer.py``) share it.
+toward its random start. :class:`WeightAverage` is the one holder the trainers share: the
+denoising-score-matching energy (``conv/dsm.py``), the flow-matching baseline
+(``baselines/flow_trainer.py``) and the Boltzmann machines (``boltzmann/trainer.py``).
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
@@ -39,3 +42,38 @@ def restore_pair(model: nn.Module, average: nn.Module, extra: dict[str, torch.Te
         part = {k[len(prefix):]: v for k, v in extra.items() if k.startswith(prefix)}
         if part:
             target.load_state_dict({**kept, **part})
+
+
+class WeightAverage:
+    """The averaged copy of a trainer's model: what it saves and samples while ``decay`` > 0.
+
+    ``live`` says whether the copy holds an average of the weights being trained. A copy that is
+    not live is re-seeded from the weights at its next update: when averaging was off, when a
+    resumed file held no average, or (``seeded=False``) until the trainer's first update, for
+    models whose weights at construction are not yet the ones trained (a DBM's pre-training).
+    """
+
+    def __init__(self, model: nn.Module, seeded: bool = True):
+        self.module = copy.deepcopy(model).requires_grad_(False)
+        self.live = seeded
+
+    def update(self, model: nn.Module, decay: float, step: int) -> None:
+        if decay <= 0:
+            self.live = False
+            return
+        if not self.live:
+            self.module.load_state_dict(model.state_dict())
+            self.live = True
+        update_average(self.module, model, decay, step)
+
+    def pick(self, model: nn.Module, decay: float) -> nn.Module:
+        """The model to save and sample: the average while there is one, else the weights."""
+        return self.module if decay > 0 and self.live else model
+
+    def state(self, model: nn.Module, skip=lambda key: False) -> dict[str, torch.Tensor]:
+        """:func:`pair_state` while the average is live; nothing otherwise (it would be re-seeded)."""
+        return pair_state(model, self.module, skip) if self.live else {}
+
+    def restore(self, model: nn.Module, extra: dict[str, torch.Tensor], skip=lambda key: False) -> None:
+        restore_pair(model, self.module, extra, skip)
+        self.live = any(k.startswith("ema.") for k in extra)

@@ -15,12 +15,10 @@ live view never shifts the training's random stream.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 
 from ..trainer import StepTrainer
-from ..weight_average import pair_state, restore_pair, update_average
+from ..weight_average import WeightAverage
 from .flow_matching import FlowMatching, build_flow_matching
 
 LIVE_SAMPLES = 16
@@ -32,27 +30,24 @@ class FlowMatchTrainer(StepTrainer):
 
     def __init__(self, cfg, data, model=None, device=None):
         super().__init__(cfg, data, model, device)
-        self.ema: FlowMatching = copy.deepcopy(self.model).requires_grad_(False)
+        self.average = WeightAverage(self.model)
         self.negatives = torch.empty(0, 1, 28, 28, device=self.device)
         self.e_samples = 0.0
 
     def export_model(self) -> FlowMatching:
-        return self.ema if self.cfg.train.ema > 0 else self.model
-
-    def _update_ema(self) -> None:
-        update_average(self.ema, self.model, self.cfg.train.ema, self.step)
+        return self.average.pick(self.model, self.cfg.train.ema)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        return pair_state(self.model, self.ema)
+        return self.average.state(self.model)
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        restore_pair(self.model, self.ema, extra)
+        self.average.restore(self.model, extra)
 
     def _step(self, batch: torch.Tensor) -> dict[str, float]:
         loss = self.model.loss(batch, self.generator)
         grad_norm = self.backward_and_step(loss)
-        if torch.isfinite(grad_norm) and self.cfg.train.ema > 0:
-            self._update_ema()
+        if torch.isfinite(grad_norm):
+            self.average.update(self.model, self.cfg.train.ema, self.step)
         if self.step % LIVE_EVERY == 0 or not len(self.negatives):
             self._refresh_live()
         value = float(loss.detach())

@@ -27,7 +27,6 @@ persistent Gibbs chains; the record's ``event`` marks where each phase begins.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -35,7 +34,7 @@ import torch
 from ..chain import drain
 from ..errors import ConfigError
 from ..trainer import StepTrainer
-from ..weight_average import pair_state, restore_pair, update_average
+from ..weight_average import WeightAverage
 from .ais import base_rate_bias
 from .centring import Centring
 from .dbm import DBM
@@ -102,8 +101,7 @@ class BoltzmannTrainer(StepTrainer):
                     self.model.init_pca(self._init_sample())
         self.centring = self._make_centring()
         self.tempering = self._make_tempering()
-        self.average = copy.deepcopy(self.model).requires_grad_(False)
-        self._average_live = False  # False: the average is re-seeded from the weights at the next update
+        self.average = WeightAverage(self.model, seeded=False)
 
     def _make_tempering(self) -> ParallelTempering | None:
         """Replicas of the persistent chains at higher temperatures (``train.tempering`` > 1)."""
@@ -222,23 +220,13 @@ class BoltzmannTrainer(StepTrainer):
             stats = self._dbm_step(v_data)
         else:
             stats = self._rbm_step(self.model, v_data, self.optimizer, persistent_owner=True)
-        self._update_average()
+        # a DBM still pre-training has no trained weights to average yet: re-seed at its joint phase
+        self.average.update(self.model, 0.0 if self.phase.startswith("pre-training") else self.cfg.train.ema,
+                            self.step)
         return stats
 
-    def _update_average(self) -> None:
-        """Move the average toward the weights (``train.ema``); while averaging is off, or a DBM is
-        still pre-training (its weights are not trained yet), mark it for re-seeding instead."""
-        decay = self.cfg.train.ema
-        if decay <= 0 or self.phase.startswith("pre-training"):
-            self._average_live = False
-            return
-        if not self._average_live:
-            self.average.load_state_dict(self.model.state_dict())
-            self._average_live = True
-        update_average(self.average, self.model, decay, self.step)
-
     def export_model(self):
-        return self.average if self.cfg.train.ema > 0 and self._average_live else self.model
+        return self.average.pick(self.model, self.cfg.train.ema)
 
     @torch.no_grad()
     def _rbm_step(self, rbm: RBM, v_data, optimizer, persistent_owner: bool) -> dict[str, float]:
@@ -361,8 +349,7 @@ class BoltzmannTrainer(StepTrainer):
         """Persistent chains, the scheduled base rate, and a DBM's pre-training RBMs (their
         Adam moments are not kept: a run resumed mid-pre-training restarts them)."""
         out = {"base_lr": torch.tensor(self.base_lr, dtype=torch.float64)}
-        if self._average_live:  # the raw weights (raw.*) beside the saved average (ema.*)
-            out.update(pair_state(self.model, self.average))
+        out.update(self.average.state(self.model))  # the raw weights (raw.*) beside the saved average (ema.*)
         if self.centring is not None:
             out.update(self.centring.state())
         if self.tempering is not None:
@@ -379,9 +366,7 @@ class BoltzmannTrainer(StepTrainer):
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
         if "base_lr" in extra:
             self.base_lr = float(extra["base_lr"])
-        restore_pair(self.model, self.average, extra)
-        # without a stored pair (averaging off, or a file from before it) the average restarts from the weights
-        self._average_live = any(k.startswith("ema.") for k in extra)
+        self.average.restore(self.model, extra)  # without a stored pair it restarts from the weights
         self.chains = extra["chains"].to(self.device).clone() if "chains" in extra else None
         self.chains_h2 = extra["chains_h2"].to(self.device).clone() if "chains_h2" in extra else None
         if self.centring is not None:

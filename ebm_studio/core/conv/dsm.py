@@ -36,7 +36,6 @@ chains finished) for the gallery.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -45,7 +44,7 @@ from .. import distributed
 from ..chain import drain
 from ..precision import autocast, autocast_dtype
 from ..trainer import StepTrainer, phase
-from ..weight_average import pair_state, restore_pair, update_average
+from ..weight_average import WeightAverage
 from .chain_pool import ChainPool
 from .energy import build_conv_energy
 from .gradient import takes_sigma
@@ -74,7 +73,7 @@ class DSMTrainer(StepTrainer):
             fit_prior(prior, self.data[:20_000], cfg.train.seed)  # or the same fit, kept from an earlier run
         if model is None:
             distributed.broadcast_module(self.model)  # under torchrun: rank 0's fit and weights, to every rank
-        self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        self.average = WeightAverage(self.model)
         self.pool: ChainPool | None = None
 
     def update_settings(self, cfg) -> None:
@@ -103,21 +102,21 @@ class DSMTrainer(StepTrainer):
         return self.pool
 
     def export_model(self):
-        return self.ema if self.cfg.train.ema > 0 else self.model
+        return self.average.pick(self.model, self.cfg.train.ema)
 
     def _update_ema(self) -> None:
-        update_average(self.ema, self.model, self.cfg.train.ema, self.step)
+        self.average.update(self.model, self.cfg.train.ema, self.step)
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         """Raw and averaged weights; the base energy's fit (``prior.*``, never trained, the same in
         both and in the exported model, ~10 MB for the mixture) is left to the model file."""
-        out = pair_state(self.model, self.ema, skip=_fitted)
+        out = self.average.state(self.model, skip=_fitted)
         if self.pool is not None:  # the contrastive chains, where they are on the ladder
             out.update({"pool.x": self.pool.x.clone(), "pool.level": self.pool.level.clone()})
         return out
 
     def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
-        restore_pair(self.model, self.ema, extra, skip=_fitted)
+        self.average.restore(self.model, extra, skip=_fitted)
         if "pool.x" in extra and "pool.level" in extra:
             pool = self._chain_pool()
             if extra["pool.x"].shape == pool.x.shape and extra["pool.level"].shape == pool.level.shape:
@@ -153,7 +152,7 @@ class DSMTrainer(StepTrainer):
             grad_norm = self.backward_and_step(loss, inputs=[p for group in self.optimizer.param_groups
                                                              for p in group["params"] if p.requires_grad])
         with phase("weight average"):
-            if torch.isfinite(grad_norm) and self.cfg.train.ema > 0:
+            if torch.isfinite(grad_norm):
                 self._update_ema()
         with torch.no_grad(), phase("chart probe"):
             if contrast is not None and len(self.pool.finished):

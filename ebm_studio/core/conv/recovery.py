@@ -72,7 +72,7 @@ class RecoveryTrainer(DSMTrainer):
         gap_e = g_pos - g_negv
         loss = gap_e.mean() + t.alpha * gap_e.pow(2).mean()
         grad_norm = self.backward_and_step(loss)
-        if torch.isfinite(grad_norm) and t.ema > 0:
+        if torch.isfinite(grad_norm):
             self._update_ema()
         return {
             "loss": float(loss.detach()),

@@ -107,8 +107,8 @@ def test_the_loss_falls_on_a_tiny_dataset_and_the_average_is_what_samples():
     losses = [trainer.train_step().loss for _ in range(40)]
     assert all(math.isfinite(v) for v in losses)
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
-    assert trainer.export_model() is trainer.ema
-    assert not torch.equal(next(trainer.ema.parameters()), next(trainer.model.parameters()))
+    assert trainer.export_model() is trainer.average.module
+    assert not torch.equal(next(trainer.average.module.parameters()), next(trainer.model.parameters()))
     assert trainer.negatives.shape == (16, 1, 28, 28)  # the live view's samples (redrawn every LIVE_EVERY steps)
 
 
@@ -145,7 +145,7 @@ def test_a_saved_run_reloads_resumes_and_draws_the_same_samples(tmp_path):
     assert "width = 4" in (tmp_path / "fm" / "config.toml").read_text()
     run = load_run(tmp_path / "fm", with_trainer_state=True)
     assert run.config.model.family == "flowmatch"
-    for a, b in zip(run.model.parameters(), trained.ema.parameters()):  # the model file holds the average
+    for a, b in zip(run.model.parameters(), trained.average.module.parameters()):  # the model file holds the average
         assert torch.equal(a, b)
     mine = draw_from_noise(trained.export_model().eval(), trained.cfg, 10, seed=3)
     loaded = draw_from_noise(run.model.eval(), run.config, 10, seed=3)
