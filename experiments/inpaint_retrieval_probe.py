@@ -1,0 +1,98 @@
+"""Can the energy pick a better completion than the lookup it loses to? (issue #25's inpainting target)
+
+The nearest-neighbour baseline copies the bottom half of the one training digit whose top half is
+nearest. That digit is often not the only candidate: the top half of a 7 is near the tops of
+some 9s. This probe hands the model the bottom halves of the ``--k`` training digits with the
+nearest tops, pasted under the clamped top (optionally refined by the canvas's chain from
+``--refine-from`` sigma with the top clamped, SDEdit-style), and keeps the completion of lowest
+energy (``landscape.lowest_energy``, as ``inpaint`` does among its chains). Reports the meter's
+share of true digits for the first k = 1, 2, 4, ... candidates; k = 1 without refinement is the
+lookup itself. Same 500 digits (``--seed``) as ``benchmarks/canvas_cli.py``.
+
+Usage: python experiments/inpaint_retrieval_probe.py [--model pretrained] [--n 500] [--k 16]
+       [--refine-from 0.3] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from ebm_studio.cli.canvas import complete
+from ebm_studio.core.data import load_mnist
+from ebm_studio.core.landscape import lowest_energy
+from ebm_studio.core.models_io import open_model
+from ebm_studio.core.quality import load_meter
+
+HALF = 14
+
+
+def nearest_candidates(tops: torch.Tensor, train: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k, 28, 28): each top half over the bottoms of the k training digits with the nearest tops."""
+    q = tops[:, :HALF].reshape(len(tops), -1)
+    t = train[:, :HALF].reshape(len(train), -1)
+    out = tops[:, None].repeat(1, k, 1, 1)
+    for i in range(0, len(q), 100):
+        idx = torch.cdist(q[i:i + 100], t).topk(k, largest=False).indices  # nearest first
+        out[i:i + 100, :, HALF:] = train[idx][:, :, HALF:]
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="pretrained")
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--k", type=int, default=16)
+    ap.add_argument("--refine-from", type=float, default=0.0, help="sigma to refine each candidate from (0: none)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    test, train = load_mnist("test"), load_mnist("train")
+    pick = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(args.seed))[: args.n]
+    clean, labels = test.images[pick, 0], test.labels[pick]
+    tops = clean.clone()
+    tops[:, HALF:] = 0.0
+    meter = load_meter()
+    run = open_model(args.model)
+    run.model = run.model.float()
+    cands = nearest_candidates(tops, train.images[:, 0], args.k).numpy()
+
+    def right(images: np.ndarray) -> torch.Tensor:
+        probs, _ = meter.predict(torch.from_numpy(images)[:, None].float())
+        return probs.argmax(1) == labels
+
+    def share(images: np.ndarray) -> float:
+        return float(right(images).float().mean())
+
+    lookup = right(cands[:, 0])
+
+    out = {"model": args.model, "n": args.n, "refine_from": args.refine_from}
+    ks = [j for j in (1, 2, 4, 8, 16, 32, 64) if j <= args.k]
+    out["pasted"] = {str(j): share(lowest_energy(run.model, run.config, cands[:, :j])) for j in ks}
+    out["pasted_against_lookup"] = {}  # digits the energy's pick gets right and the lookup wrong, and the reverse
+    for j in ks[1:]:
+        pick = right(lowest_energy(run.model, run.config, cands[:, :j]))
+        out["pasted_against_lookup"][str(j)] = {"won": int((pick & ~lookup).sum()), "lost": int((~pick & lookup).sum())}
+    if args.refine_from > 0:
+        mask = np.zeros((28, 28), bool)
+        mask[:HALF] = True
+        flat = cands.reshape(-1, 28, 28)
+        refined = complete(run.model, run.config, flat, mask, args.refine_from, seed=args.seed, quiet=False,
+                           desc="refine").reshape(cands.shape)
+        out["refined"] = {str(j): share(lowest_energy(run.model, run.config, refined[:, :j])) for j in ks}
+        out["refined_nearest_only"] = share(refined[:, 0])
+    out["oracle_any_of_k"] = {}
+    for j in ks:  # the ceiling: some candidate among the first j is the true digit
+        probs, _ = meter.predict(torch.from_numpy(cands[:, :j].reshape(-1, 28, 28))[:, None].float())
+        hit = (probs.argmax(1).view(args.n, j) == labels[:, None]).any(1)
+        out["oracle_any_of_k"][str(j)] = float(hit.float().mean())
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
