@@ -38,6 +38,19 @@ def fantasy(model, n: int, sweeps: int, seed: int) -> torch.Tensor:
     return x.reshape(-1, 1, 28, 28)
 
 
+def train_with_averages(trainer, decays: list[float], seconds: float):
+    """Drive ``trainer`` for ``seconds`` while keeping a moving average of its weights for each decay;
+    the last record and {decay: averaged copy of the model}."""
+    averages = {d: copy.deepcopy(trainer.model) for d in decays}
+    t0 = time.monotonic()
+    for record in trainer.steps():
+        for d, avg in averages.items():
+            update_average(avg, trainer.model, d, record.step)
+        if time.monotonic() - t0 > seconds:
+            break
+    return record, averages
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=180.0)
@@ -50,13 +63,8 @@ def main(argv=None) -> int:
     data = load_mnist("train").images
     trainer = make_trainer(cfg, data)
     decays = [float(d) for d in args.decays.split(",")]
-    averages = {d: copy.deepcopy(trainer.model) for d in decays}
     t0 = time.monotonic()
-    for record in trainer.steps():
-        for d, avg in averages.items():
-            update_average(avg, trainer.model, d, record.step)
-        if time.monotonic() - t0 > args.seconds:
-            break
+    record, averages = train_with_averages(trainer, decays, args.seconds)
     print(f"seed {args.seed}: {record.step} updates in {time.monotonic() - t0:.0f} s", flush=True)
     meter = load_meter()
     for name, model in [("last", trainer.model)] + [(f"ema {d}", m) for d, m in averages.items()]:

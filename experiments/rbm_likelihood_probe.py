@@ -15,19 +15,18 @@ Usage: python experiments/rbm_likelihood_probe.py [--seconds 1200] [--seed 0] [-
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
 
 import torch
+from rbm_average_probe import train_with_averages
 
 from ebm_studio.cli.config_set import parse_overrides
 from ebm_studio.core.boltzmann.ais import log_likelihood_figures
 from ebm_studio.core.config import load_config
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.families import make_trainer
-from ebm_studio.core.weight_average import update_average
 
 SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "pretrained" / "rbm" / "config.toml"
 
@@ -54,13 +53,8 @@ def main(argv=None) -> int:
     data = load_mnist("train").images
     trainer = make_trainer(cfg, data)
     decays = [float(d) for d in args.decays.split(",") if d]
-    averages = {d: copy.deepcopy(trainer.model) for d in decays}
     t0 = time.monotonic()
-    for record in trainer.steps():
-        for d, avg in averages.items():
-            update_average(avg, trainer.model, d, record.step)
-        if time.monotonic() - t0 > args.seconds:
-            break
+    record, averages = train_with_averages(trainer, decays, args.seconds)
     head = {"overrides": overrides, "updates": record.step, "epochs": round(record.epoch, 1),
             "seconds": round(time.monotonic() - t0)}
     print(json.dumps(head), flush=True)
