@@ -23,18 +23,13 @@ import torch
 from rbm_average_probe import train_with_averages
 
 from ebm_studio.cli.config_set import parse_overrides
+from ebm_studio.cli.evaluate import likelihood_sets
 from ebm_studio.core.boltzmann.ais import log_likelihood_figures
 from ebm_studio.core.config import load_config
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.families import make_trainer
 
 SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "pretrained" / "rbm" / "config.toml"
-
-
-def test_images(mode: str) -> torch.Tensor:
-    """MNIST-test binarised as ``evaluate`` does (one fixed draw, generator seeded 0)."""
-    x = load_mnist("test").images.reshape(-1, 784)
-    return torch.bernoulli(x, generator=torch.Generator().manual_seed(0)) if mode == "stochastic" else (x > 0.5).float()
 
 
 def main(argv=None) -> int:
@@ -58,10 +53,7 @@ def main(argv=None) -> int:
     head = {"overrides": overrides, "updates": record.step, "epochs": round(record.epoch, 1),
             "seconds": round(time.monotonic() - t0)}
     print(json.dumps(head), flush=True)
-    mode = cfg.train.binarize
-    train = load_mnist("train").images.reshape(-1, 784)
-    train = train if mode == "stochastic" else (train > 0.5).float()
-    test = test_images(mode)
+    train, test = likelihood_sets(cfg.train.binarize)  # the data and the draw of ``evaluate``
     results = {}
     for name, model in [("last", trainer.model)] + [(f"ema {d}", m) for d, m in averages.items()]:
         fig = log_likelihood_figures(model.eval(), train, test, n_betas=args.ais_betas, seed=0)

@@ -109,6 +109,21 @@ def transfer_figures(meter, samples, digit: int, run=None) -> dict:
     return figures(meter, as_sample_tensor(samples), digit, examples)
 
 
+def likelihood_sets(mode: str):
+    """MNIST-train as the AIS base model's rates (the expected binary image) and MNIST-test binarised
+    the way the model was trained (``mode`` "stochastic": one fixed draw, as in the literature), both
+    (N, 784): the data every likelihood figure of ``evaluate`` is on."""
+    import torch
+
+    from ..core.data import load_mnist
+
+    train = load_mnist("train").images.reshape(-1, 784)
+    test = load_mnist("test").images.reshape(-1, 784)
+    if mode == "stochastic":
+        return train, torch.bernoulli(test, generator=torch.Generator().manual_seed(0))
+    return (train > 0.5).float(), (test > 0.5).float()
+
+
 def likelihood_figures(run, ais_betas: int, seed: int, quiet: bool = False) -> dict:
     """Boltzmann machines: test log-likelihood by forward and reverse annealed importance sampling
     (optimistic and conservative; a lower bound for a DBM; exact where one side of the model has at
@@ -119,23 +134,12 @@ def likelihood_figures(run, ais_betas: int, seed: int, quiet: bool = False) -> d
 
     if not family(run.config.model.family).ais:
         return {}
-    import torch
-
     from ..core.boltzmann.ais import SIDES, log_likelihood_figures
     from ..core.boltzmann.analysis import reconstruction_figures
-    from ..core.data import load_mnist
 
     model = run.model.cpu().float()
     mode = run.config.train.binarize
-    g = torch.Generator().manual_seed(0)
-
-    def binary(split):
-        x = load_mnist(split).images.reshape(-1, 784)
-        return torch.bernoulli(x, generator=g) if mode == "stochastic" else (x > 0.5).float()
-
-    train = load_mnist("train").images.reshape(-1, 784)  # base rates: the expected binary image
-    train = train if mode == "stochastic" else (train > 0.5).float()
-    test = binary("test")
+    train, test = likelihood_sets(mode)
     figures = {"test_binarization": mode}
     with Progress("AIS forward + reverse (5 runs x 100 chains)", total=2 * 5 * (ais_betas - 1), unit="temperature",
                   quiet=quiet) as bar:
