@@ -43,15 +43,21 @@ from ebm_studio.core.quality import load_meter
 HALF = 14
 
 
-def nearest_neighbour_completion(tops: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
-    """Each image's bottom half from the training digit with the nearest top half."""
+def nearest_candidates(tops: torch.Tensor, train: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k, 28, 28): each image's top half over the bottom halves of the k training digits with
+    the nearest top halves (L2), nearest first; of equally near ones the first in the training set."""
     q = tops[:, :HALF].reshape(len(tops), -1)
     t = train[:, :HALF].reshape(len(train), -1)
-    out = tops.clone()
+    out = tops[:, None].repeat(1, k, 1, 1)
     for i in range(0, len(q), 100):
-        idx = torch.cdist(q[i:i + 100], t).argmin(1)
-        out[i:i + 100, HALF:] = train[idx, HALF:]
+        idx = torch.sort(torch.cdist(q[i:i + 100], t), dim=1, stable=True).indices[:, :k]
+        out[i:i + 100, :, HALF:] = train[idx][:, :, HALF:]
     return out
+
+
+def nearest_neighbour_completion(tops: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
+    """Each image's bottom half from the training digit with the nearest top half."""
+    return nearest_candidates(tops, train, 1)[:, 0]
 
 
 def blur3(x: torch.Tensor) -> torch.Tensor:
@@ -60,9 +66,14 @@ def blur3(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(F.pad(x[:, None], (1, 1, 1, 1), mode="replicate"), k)[:, 0].clamp(0, 1)
 
 
-def share_true(meter, images: torch.Tensor, labels: torch.Tensor) -> float:
+def true_digit(meter, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per image, whether the meter's classifier calls it ``labels``' digit."""
     probs, _ = meter.predict(images[:, None].float())
-    return float((probs.argmax(1) == labels).float().mean())
+    return probs.argmax(1) == labels
+
+
+def share_true(meter, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return float(true_digit(meter, images, labels).float().mean())
 
 
 def main(argv=None) -> int:

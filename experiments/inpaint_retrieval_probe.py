@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,18 +29,8 @@ from ebm_studio.core.landscape import lowest_energy
 from ebm_studio.core.models_io import open_model
 from ebm_studio.core.quality import load_meter
 
-HALF = 14
-
-
-def nearest_candidates(tops: torch.Tensor, train: torch.Tensor, k: int) -> torch.Tensor:
-    """(N, k, 28, 28): each top half over the bottoms of the k training digits with the nearest tops."""
-    q = tops[:, :HALF].reshape(len(tops), -1)
-    t = train[:, :HALF].reshape(len(train), -1)
-    out = tops[:, None].repeat(1, k, 1, 1)
-    for i in range(0, len(q), 100):
-        idx = torch.cdist(q[i:i + 100], t).topk(k, largest=False).indices  # nearest first
-        out[i:i + 100, :, HALF:] = train[idx][:, :, HALF:]
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from canvas_cli import HALF, nearest_candidates, true_digit  # noqa: E402  the benchmark's lookup and judge
 
 
 def main(argv=None) -> int:
@@ -60,36 +52,35 @@ def main(argv=None) -> int:
     run = open_model(args.model)
     run.model = run.model.float()
     cands = nearest_candidates(tops, train.images[:, 0], args.k).numpy()
+    ks = [j for j in (1, 2, 4, 8, 16, 32, 64) if j <= args.k]
 
-    def right(images: np.ndarray) -> torch.Tensor:
-        probs, _ = meter.predict(torch.from_numpy(images)[:, None].float())
-        return probs.argmax(1) == labels
+    def right_of_lowest(candidates: np.ndarray) -> dict[int, torch.Tensor]:
+        """For each k, per digit: is the lowest-energy of the first k candidates the true digit?"""
+        return {j: true_digit(meter, torch.from_numpy(lowest_energy(run.model, run.config, candidates[:, :j])), labels)
+                for j in ks}
 
-    def share(images: np.ndarray) -> float:
-        return float(right(images).float().mean())
-
-    lookup = right(cands[:, 0])
+    def shares(right: dict[int, torch.Tensor]) -> dict[str, float]:
+        return {str(j): float(r.float().mean()) for j, r in right.items()}
 
     out = {"model": args.model, "n": args.n, "refine_from": args.refine_from}
-    ks = [j for j in (1, 2, 4, 8, 16, 32, 64) if j <= args.k]
-    out["pasted"] = {str(j): share(lowest_energy(run.model, run.config, cands[:, :j])) for j in ks}
-    out["pasted_against_lookup"] = {}  # digits the energy's pick gets right and the lookup wrong, and the reverse
-    for j in ks[1:]:
-        pick = right(lowest_energy(run.model, run.config, cands[:, :j]))
-        out["pasted_against_lookup"][str(j)] = {"won": int((pick & ~lookup).sum()), "lost": int((~pick & lookup).sum())}
+    pasted = right_of_lowest(cands)
+    lookup = pasted[1]
+    out["pasted"] = shares(pasted)
+    # digits the energy's pick gets right and the lookup wrong, and the reverse
+    out["pasted_against_lookup"] = {str(j): {"won": int((r & ~lookup).sum()), "lost": int((~r & lookup).sum())}
+                                    for j, r in pasted.items() if j > 1}
     if args.refine_from > 0:
         mask = np.zeros((28, 28), bool)
         mask[:HALF] = True
         flat = cands.reshape(-1, 28, 28)
         refined = complete(run.model, run.config, flat, mask, args.refine_from, seed=args.seed, quiet=False,
                            desc="refine").reshape(cands.shape)
-        out["refined"] = {str(j): share(lowest_energy(run.model, run.config, refined[:, :j])) for j in ks}
-        out["refined_nearest_only"] = share(refined[:, 0])
-    out["oracle_any_of_k"] = {}
-    for j in ks:  # the ceiling: some candidate among the first j is the true digit
-        probs, _ = meter.predict(torch.from_numpy(cands[:, :j].reshape(-1, 28, 28))[:, None].float())
-        hit = (probs.argmax(1).view(args.n, j) == labels[:, None]).any(1)
-        out["oracle_any_of_k"][str(j)] = float(hit.float().mean())
+        out["refined"] = shares(right_of_lowest(refined))
+        out["refined_nearest_only"] = float(true_digit(meter, torch.from_numpy(refined[:, 0]), labels).float().mean())
+    # the ceiling: some candidate among the first k is the true digit (every candidate judged once)
+    every = true_digit(meter, torch.from_numpy(cands.reshape(-1, 28, 28)), labels.repeat_interleave(args.k))
+    every = every.view(args.n, args.k)
+    out["oracle_any_of_k"] = {str(j): float(every[:, :j].any(1).float().mean()) for j in ks}
     print(json.dumps(out, indent=1))
     return 0
 
