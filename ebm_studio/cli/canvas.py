@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .options import DEVICE_CHOICES, add_quiet, nonneg_int, positive_float, positive_int
+from .options import DEVICE_CHOICES, add_quiet, finite_float, nonneg_int, positive_float, positive_int
 from .progress import Progress
 
 if TYPE_CHECKING:  # numpy is imported where it is used: the parser loads without it
@@ -46,9 +46,12 @@ def register(sub) -> None:
     ip.add_argument("--chains", type=positive_int, default=INPAINT_CHAINS, metavar="K",
                     help="run K chains per image and keep the completion of lowest energy, the likeliest of K "
                          f"draws (default {INPAINT_CHAINS}; 1: one chain's draw, as the canvas's first chain)")
+    ip.add_argument("--guidance", type=finite_float, metavar="W",
+                    help="noise-conditional models: weight of the reconstruction guidance that pulls the free "
+                         "pixels to agree with the kept ones (default: the model's sampler.inpaint_guidance; 0 = off)")
     _common(ip, "chain steps (default: the model's own ladder; 200 for a Boltzmann machine)")
     ip.set_defaults(handler=lambda a: inpaint(a.model, a.image, a.mask, a.out, a.anneal_from, a.steps, a.seed,
-                                          a.device, a.quiet, chains=a.chains))
+                                          a.device, a.quiet, chains=a.chains, guidance=a.guidance))
 
     dn = sub.add_parser("denoise", help="remove Gaussian noise of a known level from digit images",
                         description="Walk the model's noise ladder down from --sigma (the noise the images carry).")
@@ -76,7 +79,7 @@ def _common(p: argparse.ArgumentParser, steps_help: str) -> None:
 
 
 def inpaint(model: str, image: Path, mask: Path, out: Path, anneal_from: float | None, steps: int | None,
-            seed: int, device: str, quiet: bool, chains: int = 1) -> int:
+            seed: int, device: str, quiet: bool, chains: int = 1, guidance: float | None = None) -> int:
     from ..core.errors import DataError
 
     names, images = load_images(image)
@@ -85,6 +88,8 @@ def inpaint(model: str, image: Path, mask: Path, out: Path, anneal_from: float |
         raise DataError(f"{mask}: {len(masks)} masks for {len(images)} images (give one, or one per image)")
     _check_out(out, len(images))
     run = _open(model, device, clamp=True)
+    if guidance is not None:
+        run.config = run.config.with_overrides(**{"sampler.inpaint_guidance": guidance})
     s = run.config.sampler
     top = anneal_from if anneal_from is not None else s.sigma_max
     result = complete(run.model, run.config, images, masks > 0.5, anneal_from=top, steps=steps, seed=seed,

@@ -127,6 +127,7 @@ class SamplerConfig:
     start: str = "prior"  # ancestral + Gaussian prior: start at the fit N(mu, C) mapped from the noise; "noised": at it
     compile: str = "auto"  # conv: torch.compile energy + gradient: "auto" (batch jobs that repay it), "on", "off"
     precision: str = "auto"  # conv: arithmetic of the energy's evaluations: "auto" (bf16 where fast), "fp32", "bf16"
+    inpaint_guidance: float = 4.0  # conv: reconstruction guidance of masked chains (0 = off; conv/inpaint_guidance.py)
     beta0: float = 1.0  # Boltzmann machines: Gibbs sampling anneals the inverse temperature from beta0 to 1 (1 = off)
 
     def validate(self) -> None:
@@ -145,6 +146,7 @@ class SamplerConfig:
         _int("sampler.sample_steps", self.sample_steps, 0, 10_000_000)
         _float("sampler.beta0", self.beta0, 0.0, 1.0)
         _float("sampler.snr", self.snr, 0.0, 10.0)
+        _float("sampler.inpaint_guidance", self.inpaint_guidance, 0.0, 1000.0)
         _float("sampler.temperature", self.temperature, 0.0, 10.0, open_low=True)
         _choice("sampler.precision", self.precision, PRECISIONS)
         _choice("sampler.start", self.start, ("prior", "noised"))

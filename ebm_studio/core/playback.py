@@ -16,6 +16,7 @@ import torch
 
 from .chain import ChainStep
 from .config import RunConfig
+from .conv.inpaint_guidance import guided_for_mask
 from .conv.langevin import LangevinSettings
 from .conv.recovery_chain import recovery_chain, recovery_ladder, recovery_plan
 from .conv.schedules import ancestral_schedule, annealed_schedule
@@ -96,7 +97,8 @@ class ChainPlayer:
     def _recovery_chain(self, x0: torch.Tensor, mask: torch.Tensor | None, sigmas: list[float], per: int):
         """The recovery chain, then its last state for as long as the canvas asks (a longer total)."""
         last = None
-        for last in recovery_chain(self.model, x0, sigmas, per, self.cfg.sampler.recovery_step, mask=mask,
+        model = guided_for_mask(self.model, mask, self.cfg.sampler.inpaint_guidance)
+        for last in recovery_chain(model, x0, sigmas, per, self.cfg.sampler.recovery_step, mask=mask,
                                    generator=self.generator, add_noise=not self.settings.seed_is_noisy):
             yield last
         while True:

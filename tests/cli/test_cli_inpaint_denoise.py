@@ -81,3 +81,26 @@ def test_denoise_mmse_is_the_least_squares_estimate_in_one_evaluation(tmp_path, 
     assert main(["denoise", "pretrained:rbm", "--image", str(tmp_path / "noisy.npy"), "--sigma", "0.3", "--mmse",
                  "--out", str(tmp_path / "rbm.npy"), "--quiet"]) == 2
     assert "noise-conditional" in capsys.readouterr().err
+
+
+def test_inpaint_guidance_flag_changes_the_completion_and_refuses_bad_weights(tmp_path, capsys, digits):
+    tops = digits[:2].copy()
+    tops[:, 14:] = 0.0
+    np.save(tmp_path / "tops.npy", tops)
+    mask = np.zeros((28, 28), np.float32)
+    mask[:14] = 1.0
+    np.save(tmp_path / "mask.npy", mask[None])
+    args = ["inpaint", "pretrained", "--image", str(tmp_path / "tops.npy"), "--mask", str(tmp_path / "mask.npy"),
+            "--steps", "21", "--chains", "1", "--quiet", "--out"]
+    assert main(args + [str(tmp_path / "plain.npy"), "--guidance", "0"]) == 0
+    assert main(args + [str(tmp_path / "default.npy")]) == 0  # the model's sampler.inpaint_guidance
+    assert main(args + [str(tmp_path / "strong.npy"), "--guidance", "4"]) == 0
+    plain, default, strong = (np.load(tmp_path / f"{n}.npy") for n in ("plain", "default", "strong"))
+    assert np.array_equal(default, strong)  # a model without the key in its config takes the default weight, 4
+    assert not np.allclose(plain, strong, atol=1e-3)
+    assert np.array_equal(plain[:, :14], tops[:, :14]) and np.array_equal(strong[:, :14], tops[:, :14])
+    with pytest.raises(SystemExit):
+        main(args + [str(tmp_path / "bad.npy"), "--guidance", "-1"])
+    assert "non-negative" in capsys.readouterr().err
+    assert main(args + [str(tmp_path / "bad.npy"), "--guidance", "5000"]) == 2
+    assert "inpaint_guidance" in capsys.readouterr().err

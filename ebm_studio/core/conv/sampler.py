@@ -21,6 +21,7 @@ from torch import nn
 from ..chain import ChainStep
 from ..config import RunConfig
 from ..precision import autocast_dtype
+from .inpaint_guidance import guided_for_mask
 from .langevin import langevin_chain
 from .recovery_chain import recovery_chain, recovery_ladder
 from .schedules import ancestral_schedule, annealed_schedule, fast_pc_schedule, sigma_ladder
@@ -52,6 +53,9 @@ def langevin_sample_chain(model: nn.Module, cfg: RunConfig, x0: torch.Tensor, st
     s = cfg.sampler
     if compile is None:
         compile = s.compile == "on"
+    guided = guided_for_mask(model, mask, s.inpaint_guidance)  # masked chains: the clamped pixels steer
+    if guided is not model:
+        model, compile = guided, False  # its double backward is not compiled
     dtype = autocast_dtype(s.precision, x0.device)
     if steps is None and s.sample_steps and s.schedule == "constant":
         steps = s.sample_steps
