@@ -116,7 +116,9 @@ def build_playback(panel) -> QGroupBox:
     panel.mode.currentIndexChanged.connect(panel._mode_changed)
     panel.mode.setToolTip("Inpainting clamps the pixels you drew (shaded orange) to their values and samples "
                          "the rest. To have the model complete your strokes into a digit, anneal from a large "
-                         "noise level (σ ≈ 1); at a small σ (0.2) it only cleans up around them")
+                         "noise level (σ ≈ 1); at a small σ (0.2) it only cleans up around them. A noise-conditional "
+                         "energy also steers the free pixels to agree with the clamped ones (reconstruction "
+                         "guidance, weight sampler.inpaint_guidance in the run's config)")
     grid.addWidget(panel.mode, 2, 0, 1, 4)
     build_playback_fields(panel, grid)
     panel.progress = QProgressBar()
