@@ -9,7 +9,8 @@ log-likelihood: forward AIS (optimistic) and reverse AIS (conservative), ``--ais
 temperatures, 5 runs x 100 chains, on the same fixed stochastic draw of MNIST-test.
 
 Usage: python experiments/rbm_likelihood_probe.py [--seconds 1200] [--seed 0] [--decays 0.999,0.9999]
-       [--ais-betas 3000] [--config CONFIG.toml] [--set train.weight_decay=1e-4 ...] [--out DIR]
+       [--ais-betas 3000] [--config CONFIG.toml] [--set train.weight_decay=1e-4 ...] [--out FILE.json]
+       [--save DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rbm_average_probe import train_with_averages
 from ebm_studio.cli.config_set import parse_overrides
 from ebm_studio.cli.evaluate import likelihood_sets
 from ebm_studio.core.boltzmann.ais import log_likelihood_figures
+from ebm_studio.core.checkpoint import save_run
 from ebm_studio.core.config import load_config
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.families import make_trainer
@@ -41,6 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--config", type=Path, default=SHIPPED)
     ap.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--out", type=Path, default=None, help="write the figures here as JSON")
+    ap.add_argument("--save", type=Path, default=None,
+                    help="write each scored model as a run directory DIR/<name> (a candidate to ship)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     overrides = {**parse_overrides(args.assignments), "train.seed": args.seed}
@@ -58,6 +62,8 @@ def main(argv=None) -> int:
     for name, model in [("last", trainer.model)] + [(f"ema {d}", m) for d, m in averages.items()]:
         fig = log_likelihood_figures(model.eval(), train, test, n_betas=args.ais_betas, seed=0)
         results[name] = fig
+        if args.save is not None:
+            save_run(args.save / name.replace(" ", "_"), model, cfg, meta={"step": record.step})
         fwd, rev = fig["test_log_likelihood_nats"], fig["test_log_likelihood_reverse_ais_nats"]
         z = f"{fig['ais_log_z']:.2f} ± {fig['ais_log_z_stderr']:.2f}"
         z_rev = f"{fig['reverse_ais_log_z']:.2f} ± {fig['reverse_ais_log_z_stderr']:.2f}"
