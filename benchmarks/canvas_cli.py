@@ -43,6 +43,17 @@ from ebm_studio.core.quality import load_meter
 HALF = 14
 
 
+def test_halves(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` random MNIST-test digits (``seed``): the digits (n, 28, 28), their labels, and the digits
+    with the bottom half blanked, as every inpainting figure here and in experiments/ uses them."""
+    test = load_mnist("test")
+    pick = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(seed))[:n]
+    clean, labels = test.images[pick, 0], test.labels[pick]
+    tops = clean.clone()
+    tops[:, HALF:] = 0.0
+    return clean, labels, tops
+
+
 def nearest_candidates(tops: torch.Tensor, train: torch.Tensor, k: int) -> torch.Tensor:
     """(N, k, 28, 28): each image's top half over the bottom halves of the k training digits with
     the nearest top halves (L2), nearest first; of equally near ones the first in the training set."""
@@ -89,9 +100,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["inpaint", "denoise"], help="run one of the two")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    test, train = load_mnist("test"), load_mnist("train")
-    pick = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(args.seed))[: args.n]
-    clean, labels = test.images[pick, 0], test.labels[pick]
+    train = load_mnist("train")
+    clean, labels, tops = test_halves(args.n, args.seed)
     meter = load_meter()
     run = open_model(args.model)
     run.model = run.model.float()
@@ -99,8 +109,6 @@ def main(argv=None) -> int:
     figures = {"model": args.model, "n": args.n, "threads": args.threads,
                "chain_steps": args.steps or run.config.sampler.chain_steps()}
     if args.only != "denoise":
-        tops = clean.clone()
-        tops[:, HALF:] = 0.0
         mask = np.zeros((28, 28), bool)
         mask[:HALF] = True
         t0 = time.monotonic()

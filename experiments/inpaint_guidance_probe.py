@@ -13,12 +13,14 @@ x0(x) = x - sigma * dg/dx, reproduces the clamped pixels:
 so the free pixels move where the net's guess of the clean image agrees with the top it was
 given. A double backward per step (about 2-3x the chain's cost). Adopted as
 ``core/conv/inpaint_guidance.py`` (``sampler.inpaint_guidance``); this probe runs the canvas's
-chain at each of ``--weights`` (0: the chain without it). One chain per digit and, with ``--chains K``, the lowest energy of K (compared by
-the model's own energy, without the guidance). Same digits (``--seed``) as
+chain at each of ``--weights`` (0: the chain without it). ``--tau`` cools the chain instead or
+as well (every step's noise times tau; the unconditional sampler bought confidence with coverage
+that way, and for inpainting the clamped top already fixes the class). One chain per digit
+and, with ``--chains K``, the lowest energy of K (by the model's own energy). Same digits (``--seed``) as
 ``benchmarks/canvas_cli.py``.
 
 Usage: python experiments/inpaint_guidance_probe.py [--model pretrained] [--n 500] [--weights 0,1]
-       [--chains 1] [--threads 1]
+       [--chains 1] [--tau 1] [--threads 1]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import ebm_studio.core.playback as playback
 from ebm_studio.cli.canvas import complete
 from ebm_studio.core.data import load_mnist
 from ebm_studio.core.landscape import lowest_energy
@@ -39,7 +42,17 @@ from ebm_studio.core.models_io import open_model
 from ebm_studio.core.quality import load_meter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from canvas_cli import HALF, nearest_neighbour_completion, true_digit  # noqa: E402  the benchmark's lookup and judge
+from canvas_cli import HALF, nearest_neighbour_completion, test_halves, true_digit  # noqa: E402  the benchmark's lookup and judge
+
+ANCESTRAL = playback.ancestral_schedule
+
+
+def cooled(tau: float):
+    """The canvas's ``ancestral_schedule`` with every step's noise after the first injection x ``tau``."""
+    def schedule(*args, **kwargs):
+        steps = ANCESTRAL(*args, **kwargs)
+        return steps[:1] + [(a, b * tau, s) for a, b, s in steps[1:]]
+    return schedule
 
 
 def main(argv=None) -> int:
@@ -48,15 +61,13 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--weights", default="0,1")
     ap.add_argument("--chains", type=int, default=1)
+    ap.add_argument("--tau", type=float, default=1.0, help="cool the chain: every step's noise after the first x tau")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    test, train = load_mnist("test"), load_mnist("train")
-    pick = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(args.seed))[: args.n]
-    clean, labels = test.images[pick, 0], test.labels[pick]
-    tops = clean.clone()
-    tops[:, HALF:] = 0.0
+    train = load_mnist("train")
+    clean, labels, tops = test_halves(args.n, args.seed)
     mask = np.zeros((28, 28), bool)
     mask[:HALF] = True
     meter = load_meter()
@@ -65,7 +76,9 @@ def main(argv=None) -> int:
     if not getattr(run.model, "uses_sigma", False):
         raise SystemExit(f"{args.model}: guidance needs a noise-conditional energy")
     lookup = float(true_digit(meter, nearest_neighbour_completion(tops, train.images[:, 0]), labels).float().mean())
-    out = {"model": args.model, "n": args.n, "chains": args.chains, "nearest_neighbour": lookup}
+    if args.tau != 1.0:
+        playback.ancestral_schedule = cooled(args.tau)
+    out = {"model": args.model, "tau": args.tau, "n": args.n, "chains": args.chains, "nearest_neighbour": lookup}
     for w in [float(v) for v in args.weights.split(",") if v]:
         cfg = run.config.with_overrides(**{"sampler.inpaint_guidance": w})
         t0 = time.monotonic()

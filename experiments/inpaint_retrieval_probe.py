@@ -30,7 +30,7 @@ from ebm_studio.core.models_io import open_model
 from ebm_studio.core.quality import load_meter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from canvas_cli import HALF, nearest_candidates, true_digit  # noqa: E402  the benchmark's lookup and judge
+from canvas_cli import HALF, nearest_candidates, test_halves, true_digit  # noqa: E402  the benchmark's lookup and judge
 
 
 def main(argv=None) -> int:
@@ -43,11 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    test, train = load_mnist("test"), load_mnist("train")
-    pick = torch.randperm(len(test.labels), generator=torch.Generator().manual_seed(args.seed))[: args.n]
-    clean, labels = test.images[pick, 0], test.labels[pick]
-    tops = clean.clone()
-    tops[:, HALF:] = 0.0
+    train = load_mnist("train")
+    clean, labels, tops = test_halves(args.n, args.seed)
     meter = load_meter()
     run = open_model(args.model)
     run.model = run.model.float()
