@@ -52,7 +52,11 @@ class EventLog:
             return
         from tensorboardX import SummaryWriter
 
-        self._writer = SummaryWriter(logdir=str(Path(run_dir) / EVENTS_DIR), flush_secs=flush_secs)
+        logdir = Path(run_dir) / EVENTS_DIR
+        # tensorboardX names a file by the second it opened it: a resumed run within the same second would
+        # overwrite the first run's log, so each file also carries its place among the run's files
+        earlier = len(list(logdir.glob("events.out.tfevents.*"))) if logdir.is_dir() else 0
+        self._writer = SummaryWriter(logdir=str(logdir), flush_secs=flush_secs, filename_suffix=f".{earlier:04d}")
 
     @property
     def enabled(self) -> bool:

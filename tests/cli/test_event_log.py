@@ -62,3 +62,15 @@ def test_without_the_writer_every_method_is_a_no_op(tmp_path, monkeypatch):
     log.log_images("samples", np.zeros((1, 28, 28)), 1)
     log.close()
     assert not (tmp_path / EVENTS_DIR).exists()
+
+
+def test_a_run_resumed_within_the_same_second_keeps_the_first_log(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.25)  # both files opened in the same second
+    for steps in ((1, 2), (3,)):
+        log = EventLog(tmp_path)
+        log.log_records([{"step": s, "loss": 0.5 * s} for s in steps])
+        log.close()
+    assert len(list((tmp_path / EVENTS_DIR).iterdir())) == 2
+    assert [e.step for e in _read(tmp_path).Scalars("train/loss")] == [1, 2, 3]
