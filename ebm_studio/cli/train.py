@@ -128,9 +128,9 @@ def _run(args: argparse.Namespace) -> int:
             args.quiet = True  # one progress bar: rank 0's
         code = _train_command(args)
         finished = True
-        return code
     finally:
         distributed.stop(finished)
+    distributed.leave(code)  # the run is written: end without the interpreter's teardown
 
 
 def _train_command(args: argparse.Namespace) -> int:
