@@ -54,6 +54,28 @@ def test_halves(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return clean, labels, tops
 
 
+def probe_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments the inpainting probes in experiments/ share (--model, --n, --seed, --threads);
+    each probe adds its own."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--model", default="pretrained")
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    return ap
+
+
+def probe_inputs(args: argparse.Namespace):
+    """What every inpainting probe starts from: the training digits (N, 28, 28), :func:`test_halves`
+    of ``args.n`` test digits, the meter, and the opened model in float32."""
+    torch.set_num_threads(args.threads)
+    train = load_mnist("train").images[:, 0]
+    clean, labels, tops = test_halves(args.n, args.seed)
+    run = open_model(args.model)
+    run.model = run.model.float()
+    return train, clean, labels, tops, load_meter(), run
+
+
 def nearest_candidates(tops: torch.Tensor, train: torch.Tensor, k: int) -> torch.Tensor:
     """(N, k, 28, 28): each image's top half over the bottom halves of the k training digits with
     the nearest top halves (L2), nearest first; of equally near ones the first in the training set."""

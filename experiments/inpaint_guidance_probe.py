@@ -25,7 +25,6 @@ Usage: python experiments/inpaint_guidance_probe.py [--model pretrained] [--n 50
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -36,13 +35,10 @@ import torch
 
 import ebm_studio.core.playback as playback
 from ebm_studio.cli.canvas import complete
-from ebm_studio.core.data import load_mnist
 from ebm_studio.core.landscape import lowest_energy
-from ebm_studio.core.models_io import open_model
-from ebm_studio.core.quality import load_meter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from canvas_cli import HALF, nearest_neighbour_completion, test_halves, true_digit  # noqa: E402  the benchmark's lookup and judge
+from canvas_cli import HALF, nearest_neighbour_completion, probe_inputs, probe_parser, true_digit  # noqa: E402  the benchmark's lookup and judge
 
 ANCESTRAL = playback.ancestral_schedule
 
@@ -56,26 +52,17 @@ def cooled(tau: float):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="pretrained")
-    ap.add_argument("--n", type=int, default=500)
+    ap = probe_parser(__doc__.splitlines()[0])
     ap.add_argument("--weights", default="0,1")
     ap.add_argument("--chains", type=int, default=1)
     ap.add_argument("--tau", type=float, default=1.0, help="cool the chain: every step's noise after the first x tau")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    train = load_mnist("train")
-    clean, labels, tops = test_halves(args.n, args.seed)
+    train, clean, labels, tops, meter, run = probe_inputs(args)
     mask = np.zeros((28, 28), bool)
     mask[:HALF] = True
-    meter = load_meter()
-    run = open_model(args.model)
-    run.model = run.model.float()
     if not getattr(run.model, "uses_sigma", False):
         raise SystemExit(f"{args.model}: guidance needs a noise-conditional energy")
-    lookup = float(true_digit(meter, nearest_neighbour_completion(tops, train.images[:, 0]), labels).float().mean())
+    lookup = float(true_digit(meter, nearest_neighbour_completion(tops, train), labels).float().mean())
     if args.tau != 1.0:
         playback.ancestral_schedule = cooled(args.tau)
     out = {"model": args.model, "tau": args.tau, "n": args.n, "chains": args.chains, "nearest_neighbour": lookup}

@@ -15,7 +15,6 @@ Usage: python experiments/inpaint_retrieval_probe.py [--model pretrained] [--n 5
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -24,31 +23,19 @@ import numpy as np
 import torch
 
 from ebm_studio.cli.canvas import complete
-from ebm_studio.core.data import load_mnist
 from ebm_studio.core.landscape import lowest_energy
-from ebm_studio.core.models_io import open_model
-from ebm_studio.core.quality import load_meter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from canvas_cli import HALF, nearest_candidates, test_halves, true_digit  # noqa: E402  the benchmark's lookup and judge
+from canvas_cli import HALF, nearest_candidates, probe_inputs, probe_parser, true_digit  # noqa: E402  the benchmark's lookup and judge
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="pretrained")
-    ap.add_argument("--n", type=int, default=500)
+    ap = probe_parser(__doc__.splitlines()[0])
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--refine-from", type=float, default=0.0, help="sigma to refine each candidate from (0: none)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    train = load_mnist("train")
-    clean, labels, tops = test_halves(args.n, args.seed)
-    meter = load_meter()
-    run = open_model(args.model)
-    run.model = run.model.float()
-    cands = nearest_candidates(tops, train.images[:, 0], args.k).numpy()
+    train, clean, labels, tops, meter, run = probe_inputs(args)
+    cands = nearest_candidates(tops, train, args.k).numpy()
     ks = [j for j in (1, 2, 4, 8, 16, 32, 64) if j <= args.k]
 
     def right_of_lowest(candidates: np.ndarray) -> dict[int, torch.Tensor]:
