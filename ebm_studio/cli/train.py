@@ -58,7 +58,8 @@ def register(sub) -> None:
     t.add_argument("--limit", "--max-examples", dest="limit", type=positive_int,
                    help="use at most this many training images (the first ones of the chosen digits)")
     t.add_argument("--init-from", help="start from this model's weights (run directory, checkpoint or 'pretrained'): "
-                                       "few-shot transfer / fine-tuning; its architecture and sampler are kept")
+                                       "few-shot transfer / fine-tuning; its architecture and sampler are kept. "
+                                       "--model dbm from an RBM: the RBM becomes the DBM's first layer")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=positive_float, help="wall-clock budget")
     budget.add_argument("--epochs", type=positive_float, help="passes over the training set")
@@ -204,11 +205,9 @@ def new_session(out: Path, overrides: dict, config: Path | None, preset: str | N
     init_model = None
     if init_from:
         from ..core.models_io import open_model
-        from ..core.session import transfer_config
+        from ..core.session import start_from
 
-        source = open_model(init_from)
-        cfg = transfer_config(source.config, cfg)
-        init_model = source.model
+        cfg, init_model = start_from(open_model(init_from), cfg)
     return TrainingSession(cfg, run_dir=out, device=None, autosave_minutes=autosave_minutes, init_model=init_model,
                            tensorboard=tensorboard)
 

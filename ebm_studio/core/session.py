@@ -29,6 +29,7 @@ from typing import Callable, Iterator
 import torch
 
 from . import distributed
+from .boltzmann.stacking import dbm_on_rbm, stacked_config, stacks_on
 from .checkpoint import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -182,6 +183,16 @@ def transfer_config(source: RunConfig, target: RunConfig) -> RunConfig:
     raw["model"], raw["sampler"] = src["model"], src["sampler"]
     raw["train"]["objective"] = src["train"]["objective"]
     return RunConfig.from_dict(raw)
+
+
+def start_from(source, target: RunConfig) -> tuple[RunConfig, torch.nn.Module]:
+    """The config and starting weights of a run of ``target`` that begins from the loaded run
+    ``source``: a DBM stacked on an RBM (boltzmann/stacking.py), else fine-tuning
+    (:func:`transfer_config`)."""
+    if stacks_on(source.config, target):
+        cfg = stacked_config(source.config, target)
+        return cfg, dbm_on_rbm(source.model, cfg)
+    return transfer_config(source.config, target), source.model
 
 
 class TrainingSession:
