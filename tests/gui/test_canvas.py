@@ -418,3 +418,44 @@ def test_the_mmse_button_replaces_the_drawing_by_tweedies_estimate_and_undo_rest
     assert np.allclose(p.surface.image, expected, atol=1e-4)
     p.undo()
     assert np.allclose(p.surface.image, noisy)
+
+
+def test_inpaint_guidance_field_sets_the_chains_weight(qtbot, monkeypatch):
+    """The field starts at the run's sampler.inpaint_guidance, applies only to inpainting with a
+    noise-conditional energy, and its value is the weight the masked chain is guided with."""
+    from toy_energies import GaussianEnergy
+
+    import ebm_studio.core.conv.sampler as conv_sampler
+    from ebm_studio.core.presets import preset_config
+    from ebm_studio.gui.canvas import CanvasPanel
+
+    weights = []
+    real = conv_sampler.guided_for_mask
+
+    def spy(model, mask, weight):
+        weights.append(weight)
+        return real(model, mask, weight)
+
+    monkeypatch.setattr(conv_sampler, "guided_for_mask", spy)
+    p = CanvasPanel()
+    qtbot.addWidget(p)
+    p.set_model(TemplateEnergy(), cfg())
+    p.mode.setCurrentIndex(p.mode.findData("inpaint"))
+    assert not p.inpaint_guidance.isEnabled()  # a plain E(x): nothing to guide
+    dsm = preset_config("dsm").with_overrides(**{"sampler.inpaint_guidance": 3.0})
+    p.set_model(GaussianEnergy(0.5, 0.2), dsm)
+    assert p.inpaint_guidance.isEnabled() and p.inpaint_guidance.value() == 3.0
+    p.mode.setCurrentIndex(p.mode.findData("free"))
+    assert not p.inpaint_guidance.isEnabled()
+    p.mode.setCurrentIndex(p.mode.findData("inpaint"))
+    p.total.set_value(4)
+    p.surface.paint_at(3, 3)
+    p.surface.changed.emit()
+    assert p.step()
+    assert weights[-1] == 3.0
+    p.inpaint_guidance.set_value(11.0)
+    p.inpaint_guidance.value_edited.emit()
+    assert p.player is None  # the chain starts again with the new energy
+    assert p.step()
+    assert weights[-1] == 11.0 and p.player.cfg.sampler.inpaint_guidance == 11.0
+    assert p.cfg.sampler.inpaint_guidance == 3.0  # the run's own config is left as it was

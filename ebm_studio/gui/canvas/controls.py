@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ...core.families import family
 from ..fields import NumberField
 from ..image_grid import ImageGrid
 
@@ -193,12 +194,49 @@ def build_playback_fields(panel, grid: QGridLayout) -> None:
                           "(a classifier of noised images; train one with 'ebm-studio guide RUN')")
     panel.steer_weight = NumberField("guidance weight", 2.0, 0, 100, tooltip="w: 1 = Bayes' rule; larger = "
                                     "more decidedly that digit, less varied")
-    panel.steer.currentIndexChanged.connect(panel._steer_changed)
-    panel.steer_weight.value_edited.connect(panel._steer_changed)
+    panel.steer.currentIndexChanged.connect(panel._energy_changed)
+    panel.steer_weight.value_edited.connect(panel._energy_changed)
     grid.addWidget(panel.steer, 7, 0, 1, 2)
     grid.addWidget(panel.steer_weight, 7, 2, 1, 2)
     panel.steer.setEnabled(False)
     panel.steer_weight.setEnabled(False)
+    build_guidance_field(panel, grid, row=8)
+
+
+def build_guidance_field(panel, grid: QGridLayout, row: int) -> None:
+    """Inpainting's reconstruction-guidance weight (sampler.inpaint_guidance), for the chain's next start."""
+    panel.guidance_label = QLabel("Inpaint guidance")
+    panel.inpaint_guidance = NumberField(
+        "inpaint guidance", 4.0, 0, 1000,
+        tooltip="Inpainting with a noise-conditional energy: how strongly the free pixels are pulled to agree "
+                "with the clamped ones (reconstruction guidance, w). 0 = off: only the net's receptive field "
+                "carries what the clamped pixels say; 4 = the model's default, which completes half-digits as "
+                "the right digit most often; much larger over-fits the strokes. Starts the chain again.")
+    panel.inpaint_guidance.value_edited.connect(panel._energy_changed)
+    panel.inpaint_guidance.validity_changed.connect(lambda *_: panel._update_buttons())
+    grid.addWidget(panel.guidance_label, row, 0, 1, 2)
+    grid.addWidget(panel.inpaint_guidance, row, 2, 1, 2)
+    update_guidance_field(panel)
+
+
+def guidance_applies(panel) -> bool:
+    """The field matters: inpainting mode, with a model whose energy takes a noise level."""
+    return (panel.model is not None and panel.cfg is not None and family(panel.cfg.model.family).langevin
+            and bool(getattr(panel.model, "uses_sigma", False)) and panel.mode.currentData() == "inpaint")
+
+
+def update_guidance_field(panel) -> None:
+    on = guidance_applies(panel)
+    panel.inpaint_guidance.setEnabled(on)
+    panel.guidance_label.setEnabled(on)
+
+
+def chain_config(panel, mask):
+    """The run's config for a new chain, with the field's guidance weight when it is inpainting."""
+    weight = panel.inpaint_guidance.value()
+    if mask is None or not guidance_applies(panel) or weight is None:
+        return panel.cfg
+    return panel.cfg.with_overrides(**{"sampler.inpaint_guidance": float(weight)})
 
 
 def build_views(panel, right: QVBoxLayout) -> None:

@@ -23,7 +23,7 @@ from ...controller.jobs import JobList
 from ...core.families import family
 from ...core.playback import ChainPlayer, PlaybackSettings
 from .chain_export import ChainExport
-from .controls import STRIP_COLS, build_playback, build_tools, build_views
+from .controls import STRIP_COLS, build_playback, build_tools, build_views, chain_config, update_guidance_field
 from .draw_surface import DrawSurface
 from .readout import energy_readout
 from .seeds import CanvasSeeds
@@ -163,9 +163,11 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
             self.anneal_from.setEnabled(langevin and annealed)
             self._anneal_toggled(self.anneal.isChecked())
             self.plot.setLabel("bottom", traits.step_label.capitalize())
+            self.inpaint_guidance.set_value(sc.inpaint_guidance)
             self.progress.setMaximum(max(1, int(self.total.value() or 1)))
         self.mmse_btn.setEnabled(model is not None and cfg is not None and family(cfg.model.family).langevin
                                  and bool(getattr(model, "uses_sigma", False)))  # a noise-conditional energy
+        update_guidance_field(self)
         self._update_energy_readout()
         self._update_buttons()
         if was_playing and model is not None:
@@ -182,7 +184,8 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
         self.steer.setToolTip(self.steer.toolTip().split("\n")[0] + ("" if usable else
                               "\nThis model has no class guide: run 'ebm-studio guide RUN' to train one"))
 
-    def _steer_changed(self, *_) -> None:
+    def _energy_changed(self, *_) -> None:
+        """Steering or inpainting's guidance changed the chain's energy."""
         if self.player is not None:  # a different energy: the chain restarts from the current seed
             self.reset_chain()
 
@@ -255,6 +258,7 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
     def _mode_changed(self) -> None:
         self.surface.show_mask = self.mode.currentData() == "inpaint"
         self.surface.update()
+        update_guidance_field(self)
         self.player = None
 
     # --- playback -----------------------------------------------------------------------------
@@ -262,7 +266,8 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
         vals = [self.step_size.value(), self.noise.value(), self.total.value()]
         anneal = self.anneal.isChecked() and self.anneal.isEnabled()
         top = self.anneal_from.value() if anneal else None
-        if any(v is None for v in vals) or (anneal and top is None):
+        guidance_invalid = self.inpaint_guidance.isEnabled() and self.inpaint_guidance.value() is None
+        if any(v is None for v in vals) or (anneal and top is None) or guidance_invalid:
             return None
         grad_clip = self.cfg.sampler.grad_clip if self.cfg is not None else 0.03
         return PlaybackSettings(total_steps=int(vals[2]), step_size=vals[0], noise=vals[1], grad_clip=grad_clip,
@@ -281,7 +286,7 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
             if mask is not None and not mask.any():
                 mask = None
                 self.message.emit("inpainting: nothing drawn to clamp, so the whole image moves")
-            self.player = ChainPlayer(self._chain_energy(), self.cfg, self.surface.image,
+            self.player = ChainPlayer(self._chain_energy(), chain_config(self, mask), self.surface.image,
                                       n_chains=self.chains.value(), mask=mask,
                                       seed=int(np.random.default_rng().integers(2**31)), settings=settings)
             self.surface.editable = False
