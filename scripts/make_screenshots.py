@@ -4,7 +4,7 @@
 
 For each screen size it starts Xvfb with the openbox window manager, opens the studio
 maximised (the shipped model shown), and for each scene (the window as opened, mid-training,
-the canvas mid-chain, an RBM opened, 64 fresh samples generated) waits until the scene is on screen, grabs the whole
+the canvas mid-chain, the canvas completing a half digit, an RBM opened, 64 fresh samples generated) waits until the scene is on screen, grabs the whole
 screen with ImageMagick's ``import -window root`` and closes the window with Ctrl+Q through
 ``xdotool``. Training is started by pressing Ctrl+R through ``xdotool`` too. Writes
 ``OUT/<scene>-<W>x<H>.png``; look at every one before using it (a screen is black for its first
@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENES = ("opened", "training", "canvas", "rbm", "generated", "cd")
+SCENES = ("opened", "training", "canvas", "inpaint", "rbm", "generated", "cd")
 
 
 # --- inside the X server: the studio, put into a scene ---------------------------------------------
 def run_scene(scene: str) -> int:
     from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QScrollArea
 
     from ebm_studio.gui.main_window import MainWindow, run_until_closed
 
@@ -59,6 +59,20 @@ def run_scene(scene: str) -> int:
             win.canvas.seed_noisy_mnist()
             win.canvas.speed.setValue(100)
             win.canvas.play()
+        elif scene == "inpaint":  # the top half of a test digit clamped, the rest from sigma = 1
+            c = win.canvas
+            win.canvas_dock.raise_()
+            c.mode.setCurrentIndex(c.mode.findData("inpaint"))
+            digit = c._random_test_digit().copy()
+            digit[14:] = 0.0
+            c.surface.set_image(digit)
+            c.surface.drawn_mask[:14] = True
+            c.surface.update()
+            c.chains.setValue(4)
+            c.total.set_value(150)
+            c.anneal_from.set_value(1.0)
+            c.speed.setValue(100)
+            c.play()
 
     def poll():
         elapsed = time.monotonic() - state["t0"]
@@ -67,6 +81,13 @@ def run_scene(scene: str) -> int:
         elif scene == "generated" and "samples from uniform noise" in win.samples.source and not win.samples._busy:
             ready()
         elif scene in ("training", "cd") and win.charts.n_points > 40 and elapsed > 6:
+            ready()
+        elif scene == "inpaint" and win.canvas.player is not None and win.canvas.player.done:
+            scroll = win.canvas.inpaint_guidance.parent()
+            while scroll is not None and not isinstance(scroll, QScrollArea):
+                scroll = scroll.parent()
+            if scroll is not None:  # the playback box, with the guidance field, into view
+                scroll.ensureWidgetVisible(win.canvas.inpaint_guidance)
             ready()
         elif scene == "canvas" and win.canvas.player is not None and win.canvas.player.step_index >= 120:
             win.canvas.pause()
