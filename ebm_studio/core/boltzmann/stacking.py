@@ -48,7 +48,7 @@ def stacked_config(source: RunConfig, target: RunConfig) -> RunConfig:
 def dbm_on_rbm(rbm: RBM, cfg: RunConfig) -> DBM:
     """A DBM of ``cfg``'s sizes whose first layer is ``rbm``'s weights and biases and whose top
     layer is silent (:data:`TOP_INIT_STD`, seeded by ``cfg.train.seed``)."""
-    if getattr(rbm, "hidden_type", None) != "bernoulli" or not isinstance(rbm, RBM):
+    if not isinstance(rbm, RBM) or rbm.hidden_type != "bernoulli":
         raise ConfigError("a DBM can be stacked only on a Bernoulli RBM (families rbm, sparse-rbm)")
     h1, h2 = cfg.model.hidden
     dbm = DBM(rbm.n_visible, (h1, h2))

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ...core.conv.gradient import takes_sigma
 from ...core.families import family
 from ..fields import NumberField
 from ..image_grid import ImageGrid
@@ -219,10 +220,16 @@ def build_guidance_field(panel, grid: QGridLayout, row: int) -> None:
     update_guidance_field(panel)
 
 
-def guidance_applies(panel) -> bool:
-    """The field matters: inpainting mode, with a model whose energy takes a noise level."""
+def noise_conditional(panel) -> bool:
+    """The model shown is a Langevin energy that takes a noise level: what MMSE denoising and
+    inpainting's guidance need."""
     return (panel.model is not None and panel.cfg is not None and family(panel.cfg.model.family).langevin
-            and bool(getattr(panel.model, "uses_sigma", False)) and panel.mode.currentData() == "inpaint")
+            and takes_sigma(panel.model))
+
+
+def guidance_applies(panel) -> bool:
+    """The guidance field matters: inpainting mode, with a noise-conditional energy."""
+    return noise_conditional(panel) and panel.mode.currentData() == "inpaint"
 
 
 def update_guidance_field(panel) -> None:

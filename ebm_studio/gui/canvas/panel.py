@@ -23,7 +23,15 @@ from ...controller.jobs import JobList
 from ...core.families import family
 from ...core.playback import ChainPlayer, PlaybackSettings
 from .chain_export import ChainExport
-from .controls import STRIP_COLS, build_playback, build_tools, build_views, chain_config, update_guidance_field
+from .controls import (
+    STRIP_COLS,
+    build_playback,
+    build_tools,
+    build_views,
+    chain_config,
+    noise_conditional,
+    update_guidance_field,
+)
 from .draw_surface import DrawSurface
 from .readout import energy_readout
 from .seeds import CanvasSeeds
@@ -165,8 +173,7 @@ class CanvasPanel(CanvasSeeds, ChainExport, QWidget):
             self.plot.setLabel("bottom", traits.step_label.capitalize())
             self.inpaint_guidance.set_value(sc.inpaint_guidance)
             self.progress.setMaximum(max(1, int(self.total.value() or 1)))
-        self.mmse_btn.setEnabled(model is not None and cfg is not None and family(cfg.model.family).langevin
-                                 and bool(getattr(model, "uses_sigma", False)))  # a noise-conditional energy
+        self.mmse_btn.setEnabled(noise_conditional(self))
         update_guidance_field(self)
         self._update_energy_readout()
         self._update_buttons()
